@@ -1,0 +1,177 @@
+//! API Gateway and Function URL events in and out, decoded by hand.
+//!
+//! lambda_http's own conversion panics on a body marked base64 that is not base64, so the
+//! functions take the raw event and decode it here, where every malformed event becomes a
+//! 400 JSON response. One lenient shape covers REST API (payload 1.0), HTTP API (2.0) and
+//! Function URL events.
+
+use std::collections::{BTreeMap, HashMap};
+use std::convert::Infallible;
+
+use base64::Engine;
+use http::{HeaderMap, HeaderName, HeaderValue};
+use lambda_runtime::LambdaEvent;
+use serde::{Deserialize, Serialize};
+
+use crate::config::Config;
+use crate::http::{HttpRequest, HttpResponse};
+use crate::pipeline::App;
+use crate::provider::Provider;
+use crate::response::Outcome;
+
+#[derive(Deserialize, Default)]
+#[serde(rename_all = "camelCase", default)]
+struct HttpEvent {
+    /// REST API (1.0).
+    http_method: Option<String>,
+    request_context: Option<RequestContext>,
+    headers: Option<HashMap<String, Option<String>>>,
+    /// REST API (1.0): every value of repeated headers.
+    multi_value_headers: Option<HashMap<String, Option<Vec<String>>>>,
+    body: Option<String>,
+    is_base64_encoded: Option<bool>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(rename_all = "camelCase", default)]
+struct RequestContext {
+    /// HTTP API (2.0) and Function URLs.
+    http: Option<HttpContext>,
+    http_method: Option<String>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+struct HttpContext {
+    method: Option<String>,
+}
+
+/// The proxy response all three event sources accept.
+#[derive(Serialize, Debug, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "camelCase")]
+pub struct ProxyResponse {
+    pub status_code: u16,
+    pub headers: BTreeMap<String, String>,
+    pub body: String,
+    pub is_base64_encoded: bool,
+}
+
+impl From<HttpResponse> for ProxyResponse {
+    fn from(r: HttpResponse) -> Self {
+        ProxyResponse {
+            status_code: r.status,
+            headers: r.headers.into_iter().map(|(k, v)| (k.to_owned(), v)).collect(),
+            body: r.body,
+            is_base64_encoded: false,
+        }
+    }
+}
+
+/// Turns a raw event into the pipeline's request, or the 400 it deserves.
+pub fn decode_event(event: serde_json::Value) -> Result<HttpRequest, Outcome> {
+    let event: HttpEvent =
+        serde_json::from_value(event).map_err(|_| Outcome::BadRequest("not an API Gateway or Function URL HTTP event"))?;
+    let context = event.request_context.unwrap_or_default();
+    let method = event
+        .http_method
+        .or(context.http.and_then(|h| h.method))
+        .or(context.http_method)
+        .ok_or(Outcome::BadRequest("event has no HTTP method"))?;
+    let mut headers = HeaderMap::new();
+    let pairs: Vec<(String, String)> = match (event.multi_value_headers, event.headers) {
+        (Some(multi), _) if !multi.is_empty() => multi
+            .into_iter()
+            .flat_map(|(k, vs)| vs.unwrap_or_default().into_iter().map(move |v| (k.clone(), v)))
+            .collect(),
+        (_, Some(single)) => single.into_iter().filter_map(|(k, v)| Some((k, v?))).collect(),
+        _ => Vec::new(),
+    };
+    for (name, value) in pairs {
+        let name = HeaderName::from_bytes(name.as_bytes()).map_err(|_| Outcome::BadRequest("malformed header name"))?;
+        let value = HeaderValue::from_str(&value).map_err(|_| Outcome::BadRequest("malformed header value"))?;
+        headers.append(name, value);
+    }
+    let body = match (event.body, event.is_base64_encoded.unwrap_or(false)) {
+        (None, _) => Vec::new(),
+        (Some(b), false) => b.into_bytes(),
+        (Some(b), true) => base64::engine::general_purpose::STANDARD
+            .decode(b.as_bytes())
+            .map_err(|_| Outcome::BadRequest("body is marked base64 but is not valid base64"))?,
+    };
+    Ok(HttpRequest { method, headers, body })
+}
+
+/// One invocation: decode, run the pipeline, encode. Never fails and never panics on input.
+pub async fn invoke(app: &App, event: LambdaEvent<serde_json::Value>) -> Result<ProxyResponse, Infallible> {
+    let response = match decode_event(event.payload) {
+        Ok(request) => app.handle(&request).await,
+        Err(outcome) => {
+            tracing::info!(provider = app.config().provider.name(), outcome = outcome.label(), status = outcome.status(), "undecodable event");
+            outcome.response()
+        }
+    };
+    Ok(response.into())
+}
+
+/// Sets up logging (`AWS_LAMBDA_LOG_FORMAT`, `AWS_LAMBDA_LOG_LEVEL`) and reads the
+/// configuration; a bad setting ends start-up with one log line naming it.
+pub fn init(provider: Provider) -> Config {
+    lambda_runtime::tracing::init_default_subscriber();
+    match Config::from_env(provider) {
+        Ok(config) => config,
+        Err(e) => {
+            tracing::error!("{e}");
+            std::process::exit(1);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn http_api_v2() {
+        let r = decode_event(json!({
+            "version": "2.0",
+            "requestContext": {"http": {"method": "POST"}},
+            "headers": {"X-GitHub-Event": "push", "content-type": "application/json"},
+            "body": "{}",
+            "isBase64Encoded": false
+        }))
+        .unwrap();
+        assert_eq!(r.method, "POST");
+        assert_eq!(r.header_once("x-github-event"), Ok(Some("push")));
+        assert_eq!(r.body, b"{}");
+    }
+
+    #[test]
+    fn rest_api_v1_keeps_repeated_headers() {
+        let r = decode_event(json!({
+            "httpMethod": "POST",
+            "headers": {"X-Gitlab-Token": "b"},
+            "multiValueHeaders": {"X-Gitlab-Token": ["a", "b"], "x-gitlab-event": ["Push Hook"]},
+            "body": null,
+            "isBase64Encoded": false
+        }))
+        .unwrap();
+        assert_eq!(r.headers.get_all("x-gitlab-token").iter().count(), 2);
+        assert!(r.body.is_empty());
+    }
+
+    #[test]
+    fn base64_bodies() {
+        let ok = decode_event(json!({"httpMethod": "POST", "body": "aGk=", "isBase64Encoded": true})).unwrap();
+        assert_eq!(ok.body, b"hi");
+        let bad = decode_event(json!({"httpMethod": "POST", "body": "%%%", "isBase64Encoded": true}));
+        assert_eq!(bad.unwrap_err().status(), 400);
+    }
+
+    #[test]
+    fn malformed_events_are_400() {
+        for e in [json!([]), json!({"body": "x"}), json!({"httpMethod": 5}), json!({"httpMethod": "POST", "headers": {"bad name": "v"}})] {
+            assert_eq!(decode_event(e.clone()).unwrap_err().status(), 400, "{e}");
+        }
+    }
+}

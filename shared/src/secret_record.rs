@@ -1,0 +1,132 @@
+//! The secret record stored at `{prefix}/{provider}/{routing key}` in Secrets Manager.
+
+use serde::Deserialize;
+
+/// Who a routing key belongs to and the secrets its deliveries may be signed with.
+///
+/// Several secrets are valid at once: add the new one, switch the source host, then remove
+/// the old one, and no delivery is refused on the way.
+#[derive(Clone, PartialEq, Eq)]
+pub struct SecretRecord {
+    pub team_id: Option<String>,
+    pub connection_id: Option<String>,
+    secrets: Vec<String>,
+}
+
+/// Why a stored value is not a usable record (an operator error, never the sender's).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum RecordError {
+    NotAnObject(String),
+    NoSecrets,
+    EmptySecret,
+}
+
+impl std::fmt::Display for RecordError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            RecordError::NotAnObject(e) => write!(f, "record is JSON but not a valid record object: {e}"),
+            RecordError::NoSecrets => f.write_str("record has an empty \"secrets\" list"),
+            RecordError::EmptySecret => f.write_str("record contains an empty secret"),
+        }
+    }
+}
+
+impl std::error::Error for RecordError {}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Stored {
+    #[serde(default)]
+    team_id: Option<String>,
+    #[serde(default)]
+    connection_id: Option<String>,
+    secrets: Vec<String>,
+}
+
+impl SecretRecord {
+    pub fn new(team_id: Option<String>, connection_id: Option<String>, secrets: Vec<String>) -> Result<Self, RecordError> {
+        if secrets.is_empty() {
+            return Err(RecordError::NoSecrets);
+        }
+        // An empty HMAC key or token is one anybody can reproduce.
+        if secrets.iter().any(|s| s.is_empty()) {
+            return Err(RecordError::EmptySecret);
+        }
+        Ok(SecretRecord { team_id, connection_id, secrets })
+    }
+
+    /// Reads a stored value: a JSON object as documented, or else the whole string is one secret.
+    pub fn parse(value: &str) -> Result<Self, RecordError> {
+        if value.trim_start().starts_with('{') {
+            let stored: Stored = serde_json::from_str(value).map_err(|e| RecordError::NotAnObject(e.to_string()))?;
+            SecretRecord::new(stored.team_id, stored.connection_id, stored.secrets)
+        } else {
+            SecretRecord::new(None, None, vec![value.to_owned()])
+        }
+    }
+
+    pub fn secrets(&self) -> &[String] {
+        &self.secrets
+    }
+
+    /// The JSON stored in Secrets Manager for this record.
+    pub fn to_json(&self) -> String {
+        serde_json::json!({
+            "team_id": self.team_id,
+            "connection_id": self.connection_id,
+            "secrets": self.secrets,
+        })
+        .to_string()
+    }
+}
+
+// Secrets never reach a log line through `{:?}`.
+impl std::fmt::Debug for SecretRecord {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SecretRecord")
+            .field("team_id", &self.team_id)
+            .field("connection_id", &self.connection_id)
+            .field("secrets", &format_args!("[{} redacted]", self.secrets.len()))
+            .finish()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn json_record() {
+        let r = SecretRecord::parse(r#"{"team_id":"t_123","connection_id":"c_9","secrets":["new","old"]}"#).unwrap();
+        assert_eq!(r.team_id.as_deref(), Some("t_123"));
+        assert_eq!(r.connection_id.as_deref(), Some("c_9"));
+        assert_eq!(r.secrets(), ["new", "old"]);
+        let r = SecretRecord::parse(r#"{"secrets":["only"]}"#).unwrap();
+        assert_eq!((r.team_id, r.connection_id), (None, None));
+    }
+
+    #[test]
+    fn plain_string_is_one_secret() {
+        let r = SecretRecord::parse("s3cr3t value").unwrap();
+        assert_eq!(r.secrets(), ["s3cr3t value"]);
+        assert_eq!(SecretRecord::parse("12345").unwrap().secrets(), ["12345"]);
+    }
+
+    #[test]
+    fn rejects_unusable_records() {
+        assert_eq!(SecretRecord::parse(r#"{"secrets":[]}"#), Err(RecordError::NoSecrets));
+        assert_eq!(SecretRecord::parse(r#"{"secrets":["a",""]}"#), Err(RecordError::EmptySecret));
+        assert_eq!(SecretRecord::parse(""), Err(RecordError::EmptySecret));
+        assert!(matches!(SecretRecord::parse(r#"{"team_id":"t"}"#), Err(RecordError::NotAnObject(_))));
+        assert!(matches!(SecretRecord::parse(r#"{"secret":["typo"]}"#), Err(RecordError::NotAnObject(_))));
+        assert!(matches!(SecretRecord::parse(r#"{"secrets":"one"}"#), Err(RecordError::NotAnObject(_))));
+    }
+
+    #[test]
+    fn debug_redacts() {
+        let r = SecretRecord::parse(r#"{"team_id":"t","secrets":["hunter2"]}"#).unwrap();
+        let shown = format!("{r:?}");
+        assert!(!shown.contains("hunter2"), "{shown}");
+        assert!(shown.contains("1 redacted"));
+    }
+}
