@@ -7,4 +7,12 @@ cd "$ROOT"
 ensure_venv
 start_moto
 cargo build --workspace --bins --quiet
-cargo test --workspace "$@"
+log="$ROOT/.moto/cargo-test.log"
+set +e
+cargo test --workspace "$@" 2>&1 | tee "$log"
+status=${PIPESTATUS[0]}
+set -e
+# One closing line for the whole run (cargo prints one per test binary).
+awk '/^test result:/ { for (i = 1; i <= NF; i++) { if ($(i+1) ~ /^passed/) p += $i; if ($(i+1) ~ /^failed/) f += $i } }
+     END { printf "total: %d passed, %d failed\n", p, f }' "$log"
+exit "$status"

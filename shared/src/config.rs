@@ -107,9 +107,7 @@ impl Config {
 fn number(name: &str, value: Option<String>, default: u64) -> Result<u64, ConfigError> {
     match value {
         None => Ok(default),
-        Some(v) => v
-            .parse()
-            .map_err(|_| ConfigError(format!("{name} must be a whole number, got {v:?}"))),
+        Some(v) => v.parse().map_err(|_| ConfigError(format!("{name} must be a whole number, got {v:?}"))),
     }
 }
 

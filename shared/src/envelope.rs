@@ -85,7 +85,10 @@ impl Envelope<'_> {
         let (group_id, deduplication_id) = if fifo {
             let tenant = self.team_id.unwrap_or(self.routing_key);
             let group = format!("{}:{}:{}", self.provider, tenant, self.repository.as_deref().unwrap_or(""));
-            (Some(fifo_id(&group)), Some(hex::encode(Sha256::digest(format!("{}\n{}", self.provider, self.delivery_id)))))
+            (
+                Some(fifo_id(&group)),
+                Some(hex::encode(Sha256::digest(format!("{}\n{}", self.provider, self.delivery_id)))),
+            )
         } else {
             (None, None)
         };

@@ -69,8 +69,8 @@ impl From<HttpResponse> for ProxyResponse {
 
 /// Turns a raw event into the pipeline's request, or the 400 it deserves.
 pub fn decode_event(event: serde_json::Value) -> Result<HttpRequest, Outcome> {
-    let event: HttpEvent =
-        serde_json::from_value(event).map_err(|_| Outcome::BadRequest("not an API Gateway or Function URL HTTP event"))?;
+    let event: HttpEvent = serde_json::from_value(event)
+        .map_err(|_| Outcome::BadRequest("not an API Gateway or Function URL HTTP event"))?;
     let context = event.request_context.unwrap_or_default();
     let method = event
         .http_method
@@ -106,7 +106,12 @@ pub async fn invoke(app: &App, event: LambdaEvent<serde_json::Value>) -> Result<
     let response = match decode_event(event.payload) {
         Ok(request) => app.handle(&request).await,
         Err(outcome) => {
-            tracing::info!(provider = app.config().provider.name(), outcome = outcome.label(), status = outcome.status(), "undecodable event");
+            tracing::info!(
+                provider = app.config().provider.name(),
+                outcome = outcome.label(),
+                status = outcome.status(),
+                "undecodable event"
+            );
             outcome.response()
         }
     };
@@ -170,7 +175,12 @@ mod tests {
 
     #[test]
     fn malformed_events_are_400() {
-        for e in [json!([]), json!({"body": "x"}), json!({"httpMethod": 5}), json!({"httpMethod": "POST", "headers": {"bad name": "v"}})] {
+        for e in [
+            json!([]),
+            json!({"body": "x"}),
+            json!({"httpMethod": 5}),
+            json!({"httpMethod": "POST", "headers": {"bad name": "v"}}),
+        ] {
             assert_eq!(decode_event(e.clone()).unwrap_err().status(), 400, "{e}");
         }
     }

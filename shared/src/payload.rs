@@ -14,7 +14,10 @@ use serde_json::value::RawValue;
 pub struct NotJsonObject;
 
 /// Validates `body` as one JSON object and returns its members named in `keys`, in order.
-pub fn top_level<'a, const N: usize>(body: &'a str, keys: [&str; N]) -> Result<[Option<&'a RawValue>; N], NotJsonObject> {
+pub fn top_level<'a, const N: usize>(
+    body: &'a str,
+    keys: [&str; N],
+) -> Result<[Option<&'a RawValue>; N], NotJsonObject> {
     let mut de = serde_json::Deserializer::from_str(body);
     let found = Members { keys }.deserialize(&mut de).map_err(|_| NotJsonObject)?;
     de.end().map_err(|_| NotJsonObject)?;
@@ -120,7 +123,9 @@ mod tests {
 
     #[test]
     fn rejects_what_is_not_one_object() {
-        for bad in ["", "[]", "\"s\"", "{", r#"{"a":1}{"#, r#"{"a":1} x"#, r#"{"a":}"#, "{\"a\":\"\u{0}\"}", r#"{"a":1,}"#] {
+        for bad in
+            ["", "[]", "\"s\"", "{", r#"{"a":1}{"#, r#"{"a":1} x"#, r#"{"a":}"#, "{\"a\":\"\u{0}\"}", r#"{"a":1,}"#]
+        {
             assert!(top_level(bad, ["a"]).is_err(), "{bad:?}");
         }
         assert!(top_level("{}", ["a"]).unwrap()[0].is_none());

@@ -11,7 +11,9 @@ use crate::config::Config;
 use crate::envelope::{fallback_delivery_id, usable_delivery_id, Envelope, SCHEMA};
 use crate::http::{HeaderError, HttpRequest, HttpResponse};
 use crate::payload;
-use crate::provider::{Auth, Routing, Rules, ENTERPRISE_HOST, GITLAB_TOKEN, HUB_SIGNATURE_256, HUB_SIGNATURE_SHA1, TARGET_ID, TARGET_TYPE};
+use crate::provider::{
+    Auth, Routing, Rules, ENTERPRISE_HOST, GITLAB_TOKEN, HUB_SIGNATURE_256, HUB_SIGNATURE_SHA1, TARGET_ID, TARGET_TYPE,
+};
 use crate::queue::Queue;
 use crate::response::Outcome;
 use crate::routing_key::RoutingKey;

@@ -10,11 +10,15 @@ use crate::http::HttpResponse;
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Outcome {
     /// Verified and the queue accepted the message.
-    Accepted { delivery_id: String },
+    Accepted {
+        delivery_id: String,
+    },
     /// A verified ping.
     Pong,
     /// Verified, but not an event this intake forwards (a 4xx would make GitLab disable the hook).
-    Ignored { event: String },
+    Ignored {
+        event: String,
+    },
     BadRequest(&'static str),
     Unauthorized(&'static str),
     Forbidden,

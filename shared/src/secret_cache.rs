@@ -164,7 +164,11 @@ impl SecretCache {
     pub async fn get(&self, secret_id: &str) -> Result<Lookup, StoreError> {
         if let Some(slot) = self.slots.get(secret_id).await {
             if slot.fresh(&self.policy, Instant::now()) {
-                return Ok(Lookup { stored: slot.stored.clone(), freshness: Freshness::Hit, fetched_at: slot.fetched_at });
+                return Ok(Lookup {
+                    stored: slot.stored.clone(),
+                    freshness: Freshness::Hit,
+                    fetched_at: slot.fetched_at,
+                });
             }
         }
         self.load(secret_id, Want::Fresh).await
@@ -311,10 +315,12 @@ mod tests {
     async fn concurrent_misses_make_one_call() {
         let (store, cache) = setup();
         let cache = Arc::new(cache);
-        let tasks: Vec<_> = (0..50).map(|_| {
-            let c = cache.clone();
-            tokio::spawn(async move { c.get("k").await.unwrap() })
-        }).collect();
+        let tasks: Vec<_> = (0..50)
+            .map(|_| {
+                let c = cache.clone();
+                tokio::spawn(async move { c.get("k").await.unwrap() })
+            })
+            .collect();
         for t in tasks {
             assert_eq!(secrets(&t.await.unwrap()), ["a"]);
         }

@@ -44,7 +44,11 @@ struct Stored {
 }
 
 impl SecretRecord {
-    pub fn new(team_id: Option<String>, connection_id: Option<String>, secrets: Vec<String>) -> Result<Self, RecordError> {
+    pub fn new(
+        team_id: Option<String>,
+        connection_id: Option<String>,
+        secrets: Vec<String>,
+    ) -> Result<Self, RecordError> {
         if secrets.is_empty() {
             return Err(RecordError::NoSecrets);
         }

@@ -72,9 +72,7 @@ pub fn sign_github(secret: &[u8], body: &[u8]) -> String {
 /// Several secrets are valid at once so a secret can rotate without downtime. The body is
 /// hashed once per secret at most; comparison is constant time.
 pub fn verify_github<S: AsRef<[u8]>>(signature: &HubSignature, body: &[u8], secrets: &[S]) -> Option<usize> {
-    secrets
-        .iter()
-        .position(|secret| bool::from(hmac_sha256(secret.as_ref(), body).ct_eq(&signature.0)))
+    secrets.iter().position(|secret| bool::from(hmac_sha256(secret.as_ref(), body).ct_eq(&signature.0)))
 }
 
 /// SHA-256 of a shared token: what tokens are compared by, so the comparison is constant
@@ -85,9 +83,7 @@ pub fn token_digest(token: &[u8]) -> [u8; 32] {
 
 /// Index of the first secret equal to the token whose digest is `presented`, if any.
 pub fn verify_token<S: AsRef<[u8]>>(presented: &[u8; 32], secrets: &[S]) -> Option<usize> {
-    secrets
-        .iter()
-        .position(|secret| bool::from(token_digest(secret.as_ref()).ct_eq(presented)))
+    secrets.iter().position(|secret| bool::from(token_digest(secret.as_ref()).ct_eq(presented)))
 }
 
 #[cfg(test)]

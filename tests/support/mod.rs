@@ -1,1 +1,179 @@
+//! Shared set-up for the integration tests: a fresh queue and secret prefix on moto server
+//! per test, the sample events, and requests built the way source hosts send them.
 
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use webhook_dev::event::{api_gateway_event, Delivery, Format, Signatures};
+use webhook_dev::local::{Aws, Received};
+use webhook_dev::manifest::{EventSpec, Manifest};
+use webhook_intake::http::HttpRequest;
+use webhook_intake::lambda::decode_event;
+use webhook_intake::{App, Config, Provider};
+
+pub use webhook_dev;
+
+pub fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("tests/ sits in the workspace").to_path_buf()
+}
+
+pub fn manifest() -> Manifest {
+    Manifest::load(&root().join("events/manifest.json")).expect("events/manifest.json loads")
+}
+
+/// A name no other test (or earlier run against the same server) uses.
+pub fn unique(prefix: &str) -> String {
+    static COUNTER: AtomicU64 = AtomicU64::new(0);
+    let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().subsec_nanos();
+    format!("{prefix}-{}-{nanos}-{}", std::process::id(), COUNTER.fetch_add(1, Ordering::Relaxed))
+}
+
+fn require_moto() {
+    assert!(
+        std::env::var("AWS_ENDPOINT_URL").is_ok(),
+        "AWS_ENDPOINT_URL is not set: run the tests with scripts/test.sh, which starts moto server"
+    );
+}
+
+/// One test's AWS resources: its own queue and secret prefix, with the dev records of
+/// events/manifest.json provisioned under that prefix.
+pub struct Stack {
+    pub aws: Aws,
+    pub prefix: String,
+    pub queue_url: String,
+}
+
+impl Stack {
+    pub async fn new(fifo: bool) -> Stack {
+        require_moto();
+        let aws = Aws::from_env().await;
+        let name = unique("intake");
+        let queue_url = aws.create_queue(&if fifo { format!("{name}.fifo") } else { name.clone() }).await.unwrap();
+        let stack = Stack { aws, prefix: format!("test/{name}"), queue_url };
+        for record in manifest().records {
+            stack.put_record(record.provider().unwrap(), &record.routing_key, &record.value()).await;
+        }
+        stack
+    }
+
+    pub fn secret_id(&self, provider: Provider, routing_key: &str) -> String {
+        format!("{}/{}/{}", self.prefix, provider.name(), routing_key)
+    }
+
+    pub async fn put_record(&self, provider: Provider, routing_key: &str, value: &str) {
+        self.aws.put_secret(&self.secret_id(provider, routing_key), value).await.unwrap();
+    }
+
+    /// The configuration a deployed function would read, pointing at this stack.
+    pub fn config(&self, provider: Provider) -> Config {
+        self.config_with(provider, &[])
+    }
+
+    pub fn config_with(&self, provider: Provider, extra: &[(&str, &str)]) -> Config {
+        let vars: Vec<(String, String)> =
+            [("QUEUE_URL", self.queue_url.as_str()), ("SECRET_PREFIX", self.prefix.as_str())]
+                .iter()
+                .chain(extra)
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect();
+        Config::from_lookup(provider, |k| vars.iter().rev().find(|(n, _)| n == k).map(|(_, v)| v.clone())).unwrap()
+    }
+
+    pub async fn app(&self, provider: Provider) -> App {
+        App::connect(self.config(provider)).await
+    }
+
+    /// Environment for a function binary pointed at this stack.
+    pub fn env(&self) -> Vec<(String, String)> {
+        vec![("QUEUE_URL".into(), self.queue_url.clone()), ("SECRET_PREFIX".into(), self.prefix.clone())]
+    }
+
+    /// Every message now in the queue (received and deleted).
+    pub async fn messages(&self) -> Vec<Received> {
+        self.aws.drain(&self.queue_url).await.unwrap()
+    }
+}
+
+/// The request an events/ sample carries, decoded as the function decodes it.
+pub fn sample_request(spec: &EventSpec) -> HttpRequest {
+    let bytes = std::fs::read(spec.path(&root())).unwrap();
+    decode_event(serde_json::from_slice(&bytes).unwrap()).unwrap()
+}
+
+pub fn fixture(path: &str) -> Vec<u8> {
+    std::fs::read(root().join("fixtures/payloads").join(path)).unwrap()
+}
+
+/// A delivery as the provider would send it, through an HTTP API event.
+pub struct Send<'a> {
+    pub provider: Provider,
+    pub event: &'a str,
+    pub body: &'a [u8],
+    pub secret: &'a str,
+    pub target: &'a str,
+    pub delivery_id: &'a str,
+    pub signatures: Signatures,
+}
+
+impl<'a> Send<'a> {
+    pub fn github(event: &'a str, body: &'a [u8], secret: &'a str, target: &'a str) -> Send<'a> {
+        Send {
+            provider: Provider::GitHub,
+            event,
+            body,
+            secret,
+            target,
+            delivery_id: "11111111-2222-3333-4444-555555555555",
+            signatures: Signatures::Sha256,
+        }
+    }
+
+    pub fn gitlab(event: &'a str, body: &'a [u8], token: &'a str) -> Send<'a> {
+        Send {
+            provider: Provider::GitLab,
+            event,
+            body,
+            secret: token,
+            target: "",
+            delivery_id: "gl-delivery-1",
+            signatures: Signatures::Sha256,
+        }
+    }
+
+    pub fn headers(&self) -> Vec<(String, String)> {
+        Delivery {
+            provider: self.provider,
+            event: self.event,
+            body: self.body,
+            secret: self.secret,
+            delivery_id: self.delivery_id,
+            target: self.target,
+            signatures: self.signatures,
+        }
+        .headers()
+    }
+
+    pub fn request(&self) -> HttpRequest {
+        request_with(self.provider, &self.headers(), self.body)
+    }
+}
+
+pub fn request_with(provider: Provider, headers: &[(String, String)], body: &[u8]) -> HttpRequest {
+    decode_event(api_gateway_event(Format::RestApi, provider.rules().route, headers, body, false)).unwrap()
+}
+
+/// A built function binary; the test command builds them before the tests run.
+pub fn binary(name: &str) -> PathBuf {
+    let target = std::env::var_os("CARGO_TARGET_DIR").map(PathBuf::from).unwrap_or_else(|| root().join("target"));
+    let path = target.join("debug").join(name);
+    assert!(
+        path.exists(),
+        "{} is missing: build with `cargo build --workspace --bins` (scripts/test.sh does)",
+        path.display()
+    );
+    path
+}
+
+pub fn json(body: &str) -> serde_json::Value {
+    serde_json::from_str(body).unwrap_or_else(|e| panic!("not JSON ({e}): {body}"))
+}

@@ -106,7 +106,13 @@ pub fn uuid_from(seed: &[u8]) -> String {
 }
 
 /// Wraps a request in the event API Gateway (or a Function URL) would hand the function.
-pub fn api_gateway_event(format: Format, route: &str, headers: &[(String, String)], body: &[u8], base64: bool) -> Value {
+pub fn api_gateway_event(
+    format: Format,
+    route: &str,
+    headers: &[(String, String)],
+    body: &[u8],
+    base64: bool,
+) -> Value {
     let body_text = if base64 {
         base64::engine::general_purpose::STANDARD.encode(body)
     } else {
@@ -215,7 +221,10 @@ mod tests {
     #[test]
     fn sha1_known_answer() {
         // RFC 2202 test case 2 (HMAC-SHA1).
-        assert_eq!(sign_sha1(b"Jefe", b"what do ya want for nothing?"), "sha1=effcdf6ae5eb2fa2d27416d5f184df9c259a7c79");
+        assert_eq!(
+            sign_sha1(b"Jefe", b"what do ya want for nothing?"),
+            "sha1=effcdf6ae5eb2fa2d27416d5f184df9c259a7c79"
+        );
     }
 
     #[test]

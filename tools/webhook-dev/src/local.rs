@@ -30,15 +30,9 @@ impl Aws {
     pub async fn put_secret(&self, id: &str, value: &str) -> Result<(), String> {
         match self.secrets.create_secret().name(id).secret_string(value).send().await {
             Ok(_) => Ok(()),
-            Err(e) if matches!(e.as_service_error(), Some(CreateSecretError::ResourceExistsException(_))) => self
-                .secrets
-                .put_secret_value()
-                .secret_id(id)
-                .secret_string(value)
-                .send()
-                .await
-                .map(|_| ())
-                .map_err(err),
+            Err(e) if matches!(e.as_service_error(), Some(CreateSecretError::ResourceExistsException(_))) => {
+                self.secrets.put_secret_value().secret_id(id).secret_string(value).send().await.map(|_| ()).map_err(err)
+            }
             Err(e) => Err(err(e)),
         }
     }
@@ -56,11 +50,8 @@ impl Aws {
 
     /// Creates a queue (FIFO when `name` ends in `.fifo`) and returns its URL.
     pub async fn create_queue(&self, name: &str) -> Result<String, String> {
-        let mut request = self
-            .sqs
-            .create_queue()
-            .queue_name(name)
-            .attributes(QueueAttributeName::MaximumMessageSize, "1048576");
+        let mut request =
+            self.sqs.create_queue().queue_name(name).attributes(QueueAttributeName::MaximumMessageSize, "1048576");
         if name.ends_with(".fifo") {
             request = request.attributes(QueueAttributeName::FifoQueue, "true");
         }
@@ -97,7 +88,8 @@ impl Aws {
                     .into_iter()
                     .map(|(k, v)| (k, v.string_value.unwrap_or_default()))
                     .collect();
-                let group_id = m.attributes.as_ref().and_then(|a| a.get(&MessageSystemAttributeName::MessageGroupId).cloned());
+                let group_id =
+                    m.attributes.as_ref().and_then(|a| a.get(&MessageSystemAttributeName::MessageGroupId).cloned());
                 all.push(Received { body: m.body.unwrap_or_default(), attributes, group_id });
             }
         }

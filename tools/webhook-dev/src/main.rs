@@ -113,12 +113,14 @@ fn event_command(
     delivery_id: Option<String>,
     base64: bool,
 ) -> Result<(), String> {
-    let provider = Provider::from_name(provider).ok_or_else(|| format!("unknown provider {provider:?} (github, github-enterprise, gitlab)"))?;
+    let provider = Provider::from_name(provider)
+        .ok_or_else(|| format!("unknown provider {provider:?} (github, github-enterprise, gitlab)"))?;
     if provider != Provider::GitLab && target.is_empty() {
         return Err("--target is required for GitHub (type/id) and GHES (host)".into());
     }
     let body = std::fs::read(payload).map_err(|e| format!("{}: {e}", payload.display()))?;
-    let delivery_id = delivery_id.unwrap_or_else(|| webhook_dev::event::uuid_from(payload.to_string_lossy().as_bytes()));
+    let delivery_id =
+        delivery_id.unwrap_or_else(|| webhook_dev::event::uuid_from(payload.to_string_lossy().as_bytes()));
     let delivery = Delivery { provider, event, body: &body, secret, delivery_id: &delivery_id, target, signatures };
     let value = api_gateway_event(format, provider.rules().route, &delivery.headers(), &body, base64);
     println!("{}", serde_json::to_string_pretty(&value).expect("JSON value serializes"));
@@ -134,13 +136,16 @@ fn events_command(root: &Path) -> Result<(), String> {
 
 fn response_of(reply: Reply) -> Result<ProxyResponse, String> {
     match reply {
-        Reply::Response(body) => serde_json::from_slice(&body).map_err(|e| format!("function returned a non-proxy response: {e}")),
+        Reply::Response(body) => {
+            serde_json::from_slice(&body).map_err(|e| format!("function returned a non-proxy response: {e}"))
+        }
         Reply::Error(body) => Err(format!("function reported an error: {}", String::from_utf8_lossy(&body))),
     }
 }
 
 async fn invoke_command(binary: &Path, logs: bool, events: &[PathBuf]) -> Result<(), String> {
-    let mut function = FunctionProcess::spawn(binary, &[], logs).await.map_err(|e| format!("{}: {e}", binary.display()))?;
+    let mut function =
+        FunctionProcess::spawn(binary, &[], logs).await.map_err(|e| format!("{}: {e}", binary.display()))?;
     for path in events {
         let event = std::fs::read(path).map_err(|e| format!("{}: {e}", path.display()))?;
         let response = response_of(function.invoke(event).await?)?;
@@ -165,7 +170,8 @@ async fn demo(root: &Path, bin_dir: &Path, prefix: &str, queue_name: &str, logs:
     let (mut sent, mut accepted, mut mismatches) = (0, 0, 0);
     for provider in Provider::ALL {
         let binary = bin_dir.join(format!("{}-webhook", provider.name()));
-        let mut function = FunctionProcess::spawn(&binary, &env, logs).await.map_err(|e| format!("{}: {e}", binary.display()))?;
+        let mut function =
+            FunctionProcess::spawn(&binary, &env, logs).await.map_err(|e| format!("{}: {e}", binary.display()))?;
         for spec in manifest.events.iter().filter(|s| s.provider().ok() == Some(provider)) {
             let path = spec.path(root);
             let event = std::fs::read(&path).map_err(|e| format!("{}: {e}", path.display()))?;
@@ -184,13 +190,17 @@ async fn demo(root: &Path, bin_dir: &Path, prefix: &str, queue_name: &str, logs:
     println!();
     let messages = aws.drain(&queue_url).await?;
     for m in &messages {
-        let mut envelope: serde_json::Value = serde_json::from_str(&m.body).map_err(|e| format!("envelope is not JSON: {e}"))?;
+        let mut envelope: serde_json::Value =
+            serde_json::from_str(&m.body).map_err(|e| format!("envelope is not JSON: {e}"))?;
         let payload_bytes = envelope.get("payload").map(|p| p.to_string().len()).unwrap_or(0);
         envelope["payload"] = serde_json::Value::String(format!("<{payload_bytes} bytes of JSON>"));
         println!("envelope {}", serde_json::to_string(&envelope).expect("JSON value serializes"));
     }
     println!();
-    println!("{sent} deliveries sent, {accepted} accepted (202), {} envelopes read back from the queue", messages.len());
+    println!(
+        "{sent} deliveries sent, {accepted} accepted (202), {} envelopes read back from the queue",
+        messages.len()
+    );
     if mismatches > 0 || messages.len() != accepted {
         return Err(format!("{mismatches} unexpected statuses; {accepted} accepted vs {} queued", messages.len()));
     }

@@ -68,13 +68,15 @@ impl RecordSpec {
     }
 
     pub fn value(&self) -> String {
-        serde_json::json!({"team_id": self.team_id, "connection_id": self.connection_id, "secrets": self.secrets}).to_string()
+        serde_json::json!({"team_id": self.team_id, "connection_id": self.connection_id, "secrets": self.secrets})
+            .to_string()
     }
 }
 
 impl EventSpec {
     pub fn provider(&self) -> Result<Provider, String> {
-        Provider::from_name(&self.provider).ok_or_else(|| format!("{}: unknown provider {:?}", self.file, self.provider))
+        Provider::from_name(&self.provider)
+            .ok_or_else(|| format!("{}: unknown provider {:?}", self.file, self.provider))
     }
 
     /// The delivery id: stable per sample so regenerating events changes nothing.

@@ -138,17 +138,18 @@ impl RuntimeApi {
                 })
             };
             if let Some((id, event)) = item {
-                let deadline = std::time::SystemTime::now()
-                    .duration_since(std::time::UNIX_EPOCH)
-                    .unwrap_or_default()
-                    .as_millis()
-                    + 10_000;
+                let deadline =
+                    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default().as_millis()
+                        + 10_000;
                 return Response::builder()
                     .status(StatusCode::OK)
                     .header("content-type", "application/json")
                     .header("lambda-runtime-aws-request-id", id)
                     .header("lambda-runtime-deadline-ms", deadline.to_string())
-                    .header("lambda-runtime-invoked-function-arn", "arn:aws:lambda:us-east-1:123456789012:function:local")
+                    .header(
+                        "lambda-runtime-invoked-function-arn",
+                        "arn:aws:lambda:us-east-1:123456789012:function:local",
+                    )
                     .header("lambda-runtime-trace-id", "Root=1-00000000-000000000000000000000000;Sampled=0")
                     .body(Full::new(Bytes::from(event)))
                     .expect("static response parts are valid");
