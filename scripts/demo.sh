@@ -6,5 +6,6 @@ source "$(dirname "$0")/lib.sh"
 cd "$ROOT"
 ensure_venv
 start_moto
-cargo build --workspace --bins --quiet
+echo "building (the first build takes a few minutes) ..." >&2
+cargo build --workspace --bins
 target/debug/webhook-dev demo "$@"

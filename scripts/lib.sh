@@ -24,7 +24,7 @@ start_moto() {
   local port log
   port="$(free_port)"
   mkdir -p "$ROOT/.moto"
-  log="$ROOT/.moto/server-$port.log"
+  log="$ROOT/.moto/server.log"
   "$VENV/bin/moto_server" -H 127.0.0.1 -p "$port" >"$log" 2>&1 &
   MOTO_PID=$!
   trap stop_moto EXIT

@@ -6,7 +6,8 @@ source "$(dirname "$0")/lib.sh"
 cd "$ROOT"
 ensure_venv
 start_moto
-cargo build --workspace --bins --quiet
+echo "building (the first build takes a few minutes) ..." >&2
+cargo build --workspace --bins
 log="$ROOT/.moto/cargo-test.log"
 set +e
 cargo test --workspace "$@" 2>&1 | tee "$log"

@@ -6,8 +6,8 @@ use std::time::{Duration, Instant};
 
 use integration_tests::*;
 use webhook_dev::event::Signatures;
-use webhook_intake::aws::SecretsManagerStore;
-use webhook_intake::queue::SqsQueue;
+use webhook_intake::aws::{SecretsManagerStore, SqsQueue};
+use webhook_intake::pipeline::Backends;
 use webhook_intake::response::FORBIDDEN_MESSAGE;
 use webhook_intake::{App, Provider};
 
@@ -324,7 +324,7 @@ async fn aws_failures_answer_503_within_8_seconds_and_never_2xx() {
     let dead = aws_sdk_secretsmanager::config::Builder::from(&sdk).endpoint_url("http://127.0.0.1:9").build();
     let store = Arc::new(SecretsManagerStore::new(aws_sdk_secretsmanager::Client::from_conf(dead)));
     let queue = Arc::new(SqsQueue::new(webhook_intake::aws::sqs(&sdk), stack.queue_url.clone()));
-    let app = App::new(stack.config(Provider::GitHub), store, queue);
+    let app = App::new(stack.config(Provider::GitHub), Backends { secrets: store, queue, payloads: None });
     let started = Instant::now();
     let r = app.handle(&request).await;
     assert_eq!(r.status, 503, "{}", r.body);

@@ -1,18 +1,29 @@
-//! AWS clients, built once per process with bounded timeouts and retries.
+//! The AWS side: clients built once per process, and the Secrets Manager, SQS and S3
+//! implementations of the pipeline's stores.
 //!
-//! Source hosts give up after 10 s, so a Secrets Manager lookup (≤ 3 s) plus an SQS send
-//! (≤ 4 s) must always answer inside 8 s. `AWS_ENDPOINT_URL` and the other standard
-//! variables are honoured through aws-config (this is how tests reach moto server).
+//! Source hosts give up after 10 s. Every call has a connect timeout, a per-attempt timeout
+//! and at most 3 attempts with the SDK's jittered exponential backoff; on top of that the
+//! pipeline holds each request to an overall budget (see `pipeline::REQUEST_BUDGET`).
+//! `AWS_ENDPOINT_URL` and the other standard variables are honoured through aws-config
+//! (this is how the tests reach moto server).
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use aws_config::retry::RetryConfig;
 use aws_config::timeout::TimeoutConfig;
 use aws_config::{BehaviorVersion, SdkConfig};
 use aws_sdk_secretsmanager::operation::get_secret_value::GetSecretValueError;
+use aws_sdk_sqs::types::MessageAttributeValue;
 use aws_smithy_http_client::tls::{self, rustls_provider::CryptoMode};
 
-use crate::secret_cache::{BoxFuture, SecretStore, StoreError};
+use crate::config::Config;
+use crate::envelope::OutgoingMessage;
+use crate::payload_store::{PayloadStore, PayloadStoreError};
+use crate::pipeline::Backends;
+use crate::queue::{Queue, QueueError};
+use crate::secret_cache::{SecretStore, StoreError};
+use crate::BoxFuture;
 
 /// Loads the shared SDK configuration (region, credentials, endpoint) from the environment.
 pub async fn sdk_config() -> SdkConfig {
@@ -47,6 +58,31 @@ pub fn sqs(sdk: &SdkConfig) -> aws_sdk_sqs::Client {
     aws_sdk_sqs::Client::from_conf(config)
 }
 
+pub fn s3(sdk: &SdkConfig) -> aws_sdk_s3::Client {
+    // Path-style addressing works with every endpoint (moto server, VPC endpoints).
+    let config = aws_sdk_s3::config::Builder::from(sdk)
+        .force_path_style(true)
+        .timeout_config(timeouts(Duration::from_secs(3), Duration::from_secs(4)))
+        .build();
+    aws_sdk_s3::Client::from_conf(config)
+}
+
+/// The production stores for `config`, sharing one SDK configuration.
+pub fn backends(config: &Config, sdk: &SdkConfig) -> Backends {
+    Backends {
+        secrets: Arc::new(SecretsManagerStore::new(secrets_manager(sdk))),
+        queue: Arc::new(SqsQueue::new(sqs(sdk), config.queue_url.clone())),
+        payloads: config
+            .payload_bucket
+            .as_ref()
+            .map(|bucket| Arc::new(S3PayloadStore::new(s3(sdk), bucket.clone())) as Arc<dyn PayloadStore>),
+    }
+}
+
+fn describe(e: impl std::error::Error) -> String {
+    aws_sdk_sqs::error::DisplayErrorContext(e).to_string()
+}
+
 /// Secret records read from Secrets Manager.
 pub struct SecretsManagerStore {
     client: aws_sdk_secretsmanager::Client,
@@ -75,9 +111,77 @@ impl SecretStore for SecretsManagerStore {
                 }
                 Err(e) => match e.as_service_error() {
                     Some(GetSecretValueError::ResourceNotFoundException(_)) => Ok(None),
-                    _ => Err(StoreError(aws_sdk_secretsmanager::error::DisplayErrorContext(e).to_string())),
+                    _ => Err(StoreError(describe(e))),
                 },
             }
+        })
+    }
+}
+
+pub struct SqsQueue {
+    client: aws_sdk_sqs::Client,
+    queue_url: String,
+}
+
+impl SqsQueue {
+    pub fn new(client: aws_sdk_sqs::Client, queue_url: String) -> Self {
+        SqsQueue { client, queue_url }
+    }
+}
+
+impl Queue for SqsQueue {
+    fn send(&self, message: OutgoingMessage) -> BoxFuture<'_, Result<(), QueueError>> {
+        Box::pin(async move {
+            let mut request = self
+                .client
+                .send_message()
+                .queue_url(&self.queue_url)
+                .message_body(message.body)
+                .set_message_group_id(message.group_id)
+                .set_message_deduplication_id(message.deduplication_id);
+            for (name, value) in message.attributes {
+                let value = MessageAttributeValue::builder()
+                    .data_type("String")
+                    .string_value(value)
+                    .build()
+                    .map_err(|e| QueueError(format!("message attribute {name}: {e}")))?;
+                request = request.message_attributes(name, value);
+            }
+            request.send().await.map(|_| ()).map_err(|e| QueueError(describe(e)))
+        })
+    }
+}
+
+/// Offloaded payloads in S3, encrypted at rest (SSE-S3).
+pub struct S3PayloadStore {
+    client: aws_sdk_s3::Client,
+    bucket: String,
+}
+
+impl S3PayloadStore {
+    pub fn new(client: aws_sdk_s3::Client, bucket: String) -> Self {
+        S3PayloadStore { client, bucket }
+    }
+}
+
+impl PayloadStore for S3PayloadStore {
+    fn bucket(&self) -> &str {
+        &self.bucket
+    }
+
+    fn put<'a>(&'a self, key: &'a str, bytes: Vec<u8>) -> BoxFuture<'a, Result<(), PayloadStoreError>> {
+        Box::pin(async move {
+            self.client
+                .put_object()
+                .bucket(&self.bucket)
+                .key(key)
+                .content_type("application/json")
+                .server_side_encryption(aws_sdk_s3::types::ServerSideEncryption::Aes256)
+                .body(bytes.into())
+                .send()
+                .await
+                .map(|_| ())
+                .map_err(|e| PayloadStoreError(describe(e)))
         })
     }
 }

@@ -19,6 +19,8 @@ pub struct Config {
     pub max_body_bytes: usize,
     /// Largest message the queue takes.
     pub max_message_bytes: usize,
+    /// S3 bucket for payloads too big for one queue message (`PAYLOAD_BUCKET`).
+    pub payload_bucket: Option<String>,
 }
 
 /// A missing or invalid setting, named so the one start-up log line says what to fix.
@@ -62,8 +64,14 @@ impl Config {
             ttl: seconds("SECRET_CACHE_TTL_SECONDS", defaults.ttl.as_secs())?,
             negative_ttl: seconds("SECRET_NEGATIVE_TTL_SECONDS", defaults.negative_ttl.as_secs())?,
             max_stale: seconds("SECRET_MAX_STALE_SECONDS", defaults.max_stale.as_secs())?,
+            miss_rate: number("SECRET_LOOKUPS_PER_SECOND", get("SECRET_LOOKUPS_PER_SECOND"), defaults.miss_rate as u64)?
+                as f64,
+            miss_burst: number("SECRET_LOOKUP_BURST", get("SECRET_LOOKUP_BURST"), defaults.miss_burst as u64)? as f64,
             ..defaults
         };
+        if cache.miss_burst < 1.0 {
+            return Err(ConfigError("SECRET_LOOKUP_BURST must be at least 1".into()));
+        }
         let forward_events = match get("FORWARD_EVENTS") {
             None => provider.rules().default_events.iter().map(|e| e.to_string()).collect(),
             Some(list) => {
@@ -87,6 +95,7 @@ impl Config {
             forward_events,
             max_body_bytes,
             max_message_bytes: SQS_MAX_MESSAGE_BYTES,
+            payload_bucket: get("PAYLOAD_BUCKET"),
         })
     }
 
@@ -131,6 +140,8 @@ mod tests {
         assert_eq!(c.forward_events, ["Merge Request Hook", "Push Hook", "Note Hook", "Vulnerability Hook"]);
         assert_eq!(c.secret_id("token/ab"), "webhooks/gitlab/token/ab");
         assert!(!c.is_fifo());
+        assert_eq!((c.cache.miss_rate, c.cache.miss_burst), (20.0, 100.0));
+        assert_eq!(c.payload_bucket, None);
     }
 
     #[test]
@@ -141,6 +152,8 @@ mod tests {
             ("SECRET_CACHE_TTL_SECONDS", "5"),
             ("FORWARD_EVENTS", "Push Hook, Tag Push Hook,"),
             ("MAX_BODY_BYTES", "1024"),
+            ("PAYLOAD_BUCKET", "payloads"),
+            ("SECRET_LOOKUPS_PER_SECOND", "3"),
         ])
         .unwrap();
         assert_eq!(c.secret_id("x"), "prod/hooks/gitlab/x");
@@ -148,6 +161,8 @@ mod tests {
         assert_eq!(c.forward_events, ["Push Hook", "Tag Push Hook"]);
         assert!(c.forwards("Tag Push Hook") && !c.forwards("Merge Request Hook"));
         assert_eq!(c.max_body_bytes, 1024);
+        assert_eq!(c.payload_bucket.as_deref(), Some("payloads"));
+        assert_eq!(c.cache.miss_rate, 3.0);
         assert!(c.is_fifo());
     }
 
@@ -160,6 +175,7 @@ mod tests {
         assert!(load(&[q, ("MAX_BODY_BYTES", "0")]).unwrap_err().0.contains("MAX_BODY_BYTES"));
         assert!(load(&[q, ("SECRET_PREFIX", "/x/")]).unwrap_err().0.contains("SECRET_PREFIX"));
         assert!(load(&[q, ("FORWARD_EVENTS", " , ")]).unwrap_err().0.contains("FORWARD_EVENTS"));
+        assert!(load(&[q, ("SECRET_LOOKUP_BURST", "0")]).unwrap_err().0.contains("SECRET_LOOKUP_BURST"));
         assert!(load(&[("QUEUE_URL", "q")]).unwrap_err().0.contains("QUEUE_URL"));
     }
 }

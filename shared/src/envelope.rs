@@ -45,12 +45,19 @@ impl Envelope<'_> {
     /// The message body with `payload` embedded byte for byte (it was validated as one JSON
     /// object already, so it is spliced in rather than re-encoded).
     pub fn to_json(&self, payload: &str) -> String {
-        let payload = payload.trim_matches(|c: char| matches!(c, ' ' | '\t' | '\n' | '\r'));
+        let payload = trim(payload);
         let mut out = self.header_json(payload.len() + 16);
         out.push_str(",\"payload\":");
         out.push_str(payload);
         out.push('}');
         out
+    }
+
+    /// The length `to_json(payload)` will have, without building it.
+    pub fn json_len(&self, payload: &str) -> usize {
+        serde_json::to_string(self).expect("plain struct serializes").len()
+            + ",\"payload\":".len()
+            + trim(payload).len()
     }
 
     /// The message body for a payload stored elsewhere.
@@ -94,6 +101,11 @@ impl Envelope<'_> {
         };
         OutgoingMessage { body, attributes, group_id, deduplication_id }
     }
+}
+
+/// JSON text without the insignificant whitespace around it.
+fn trim(payload: &str) -> &str {
+    payload.trim_matches(|c: char| matches!(c, ' ' | '\t' | '\n' | '\r'))
 }
 
 /// SQS group ids are at most 128 characters of ASCII punctuation and alphanumerics; longer
@@ -143,6 +155,7 @@ mod tests {
         let payload = "{\"a\": \"caf\u{e9} \u{2028} \\u00e9\" ,\"n\":1.50}";
         let json = sample().to_json(&format!("\n{payload}\n"));
         assert!(json.ends_with(&format!(",\"payload\":{payload}}}")), "{json}");
+        assert_eq!(sample().json_len(&format!("\n{payload}\n")), json.len());
         let v: serde_json::Value = serde_json::from_str(&json).unwrap();
         assert_eq!(v["schema"], SCHEMA);
         assert_eq!(v["installation_id"], 7);

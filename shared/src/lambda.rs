@@ -6,17 +6,12 @@
 //! Function URL events.
 
 use std::collections::{BTreeMap, HashMap};
-use std::convert::Infallible;
 
 use base64::Engine;
 use http::{HeaderMap, HeaderName, HeaderValue};
-use lambda_runtime::LambdaEvent;
 use serde::{Deserialize, Serialize};
 
-use crate::config::Config;
 use crate::http::{HttpRequest, HttpResponse};
-use crate::pipeline::App;
-use crate::provider::Provider;
 use crate::response::Outcome;
 
 #[derive(Deserialize, Default)]
@@ -102,7 +97,11 @@ pub fn decode_event(event: serde_json::Value) -> Result<HttpRequest, Outcome> {
 }
 
 /// One invocation: decode, run the pipeline, encode. Never fails and never panics on input.
-pub async fn invoke(app: &App, event: LambdaEvent<serde_json::Value>) -> Result<ProxyResponse, Infallible> {
+#[cfg(feature = "aws")]
+pub async fn invoke(
+    app: &crate::App,
+    event: lambda_runtime::LambdaEvent<serde_json::Value>,
+) -> Result<ProxyResponse, std::convert::Infallible> {
     let response = match decode_event(event.payload) {
         Ok(request) => app.handle(&request).await,
         Err(outcome) => {
@@ -120,9 +119,10 @@ pub async fn invoke(app: &App, event: LambdaEvent<serde_json::Value>) -> Result<
 
 /// Sets up logging (`AWS_LAMBDA_LOG_FORMAT`, `AWS_LAMBDA_LOG_LEVEL`) and reads the
 /// configuration; a bad setting ends start-up with one log line naming it.
-pub fn init(provider: Provider) -> Config {
+#[cfg(feature = "aws")]
+pub fn init(provider: crate::Provider) -> crate::Config {
     lambda_runtime::tracing::init_default_subscriber();
-    match Config::from_env(provider) {
+    match crate::Config::from_env(provider) {
         Ok(config) => config,
         Err(e) => {
             tracing::error!("{e}");

@@ -1,23 +1,27 @@
 //! The one request pipeline: method and size, credentials, routing key, secret record,
 //! verification, then (only once authentic) event, payload, envelope and queue.
 
+use std::borrow::Cow;
+use std::future::Future;
 use std::sync::Arc;
-use std::time::{Instant, SystemTime};
+use std::time::{Duration, SystemTime};
 
-use aws_smithy_types::date_time::Format;
-use aws_smithy_types::DateTime;
+use sha2::{Digest, Sha256};
+use tokio::time::Instant;
 
 use crate::config::Config;
-use crate::envelope::{fallback_delivery_id, usable_delivery_id, Envelope, SCHEMA};
+use crate::envelope::{fallback_delivery_id, usable_delivery_id, Envelope, OutgoingMessage, PayloadRef, SCHEMA};
 use crate::http::{HeaderError, HttpRequest, HttpResponse};
 use crate::payload;
+use crate::payload_store::{object_key, PayloadStore};
 use crate::provider::{
-    Auth, Routing, Rules, ENTERPRISE_HOST, GITLAB_TOKEN, HUB_SIGNATURE_256, HUB_SIGNATURE_SHA1, TARGET_ID, TARGET_TYPE,
+    Auth, FormBodies, Routing, Rules, ENTERPRISE_HOST, GITLAB_TOKEN, HUB_SIGNATURE_256, HUB_SIGNATURE_SHA1, TARGET_ID,
+    TARGET_TYPE,
 };
 use crate::queue::Queue;
 use crate::response::Outcome;
 use crate::routing_key::RoutingKey;
-use crate::secret_cache::{Freshness, Lookup, SecretCache, SecretStore, Stored};
+use crate::secret_cache::{Freshness, Lookup, LookupError, SecretCache, SecretStore, Stored};
 use crate::secret_record::SecretRecord;
 use crate::verification::{verify_github, verify_token, HubSignature, SignatureError};
 
@@ -27,11 +31,23 @@ const MEMBERS: [&str; 5] = ["action", "repository", "installation", "project", "
 /// Verified against when no record exists, so "unknown key" costs what "wrong secret" does.
 const DECOY_SECRET: &str = "decoy secret: no record exists for this routing key";
 
-/// Per-process state: configuration, the secret cache and the queue, built once.
+/// Every response leaves within this, whatever AWS does (source hosts give up at 10 s).
+pub const REQUEST_BUDGET: Duration = Duration::from_millis(7500);
+
+/// Where records come from and where accepted deliveries go.
+pub struct Backends {
+    pub secrets: Arc<dyn SecretStore>,
+    pub queue: Arc<dyn Queue>,
+    /// For payloads too big for one queue message; without it those get 413.
+    pub payloads: Option<Arc<dyn PayloadStore>>,
+}
+
+/// Per-process state: configuration, the secret cache, queue and payload store, built once.
 pub struct App {
     config: Config,
     secrets: SecretCache,
     queue: Arc<dyn Queue>,
+    payloads: Option<Arc<dyn PayloadStore>>,
 }
 
 /// The proof a delivery presents.
@@ -52,17 +68,17 @@ struct Facts {
 }
 
 impl App {
-    pub fn new(config: Config, store: Arc<dyn SecretStore>, queue: Arc<dyn Queue>) -> App {
-        let secrets = SecretCache::new(store, config.cache);
-        App { config, secrets, queue }
+    pub fn new(config: Config, backends: Backends) -> App {
+        let secrets = SecretCache::new(backends.secrets, config.cache);
+        App { config, secrets, queue: backends.queue, payloads: backends.payloads }
     }
 
     /// Builds the AWS clients from the environment (`AWS_REGION`, `AWS_ENDPOINT_URL`, …).
+    #[cfg(feature = "aws")]
     pub async fn connect(config: Config) -> App {
         let sdk = crate::aws::sdk_config().await;
-        let store = Arc::new(crate::aws::SecretsManagerStore::new(crate::aws::secrets_manager(&sdk)));
-        let queue = Arc::new(crate::queue::SqsQueue::new(crate::aws::sqs(&sdk), config.queue_url.clone()));
-        App::new(config, store, queue)
+        let backends = crate::aws::backends(&config, &sdk);
+        App::new(config, backends)
     }
 
     pub fn config(&self) -> &Config {
@@ -96,6 +112,7 @@ impl App {
     }
 
     async fn process(&self, req: &HttpRequest, facts: &mut Facts) -> Outcome {
+        let deadline = Instant::now() + REQUEST_BUDGET;
         let rules = self.config.provider.rules();
         if !req.method.eq_ignore_ascii_case("POST") {
             return Outcome::MethodNotAllowed;
@@ -134,6 +151,12 @@ impl App {
             Ok(pair) => pair,
             Err(e) => return Outcome::Unauthorized(e.message()),
         };
+        // HTTP APIs join repeated headers with commas, so a comma means several tokens.
+        if rules.auth == Auth::GitlabToken
+            && req.header_once(GITLAB_TOKEN).ok().flatten().is_some_and(|t| t.contains(','))
+        {
+            return Outcome::Unauthorized("X-Gitlab-Token must be one value (repeated headers are refused)");
+        }
         let credential = match (credential, token_digest) {
             (Some(c), _) => c,
             (None, Some(digest)) => Credential::Token(digest),
@@ -142,17 +165,17 @@ impl App {
 
         // 2. The record the routing key names, and verification against any of its secrets.
         let secret_id = self.config.secret_id(routing_key.as_str());
-        let lookup = match self.secrets.get(&secret_id).await {
-            Ok(l) => l,
-            Err(e) => {
-                tracing::warn!(secret_id, error = %e, "secret lookup failed");
-                return Outcome::Unavailable("secret store unavailable, retry later");
-            }
+        let lookup = match within(deadline, self.secrets.get(&secret_id)).await {
+            Some(Ok(l)) => l,
+            Some(Err(e)) => return lookup_failed(&secret_id, &e),
+            None => return lookup_failed(&secret_id, &LookupError::Store(timed_out())),
         };
         facts.cache = Some(lookup.freshness);
-        let record = match self.verified_record(&secret_id, lookup, &credential, &req.body, facts).await {
-            Ok(record) => record,
-            Err(outcome) => return outcome,
+        let verified = within(deadline, self.verified_record(&secret_id, lookup, &credential, &req.body, facts)).await;
+        let record = match verified {
+            Some(Ok(record)) => record,
+            Some(Err(outcome)) => return outcome,
+            None => return Outcome::Forbidden,
         };
         facts.team_id = record.team_id.clone();
 
@@ -165,15 +188,21 @@ impl App {
         facts.event = Some(event.to_owned());
         let delivery_id = delivery_id(req, rules);
         facts.delivery_id = Some(delivery_id.clone());
+        let form = is_form(req);
+        if let (true, FormBodies::Refuse(message)) = (form, rules.form_bodies) {
+            return Outcome::UnsupportedMediaType(message);
+        }
         if rules.ping_event == Some(event) {
             return Outcome::Pong;
         }
         if !self.config.forwards(event) {
             return Outcome::Ignored { event: event.to_owned() };
         }
-        let Ok(body) = std::str::from_utf8(&req.body) else {
-            return Outcome::BadRequest("body is not UTF-8 JSON");
+        let body = match json_text(&req.body, form && rules.form_bodies == FormBodies::Decode) {
+            Ok(text) => text,
+            Err(outcome) => return outcome,
         };
+        let body: &str = &body;
         let Ok(found) = payload::top_level(body, MEMBERS) else {
             return Outcome::BadRequest("body is not a JSON object");
         };
@@ -190,25 +219,52 @@ impl App {
             schema: SCHEMA,
             provider: rules.name,
             event,
-            action: payload::as_string(payload::pointer(&members, rules.action_pointer)),
+            action: payload::as_string(payload::pointer(&members, rules.action_pointer)).map(sqs_clean),
             delivery_id: &delivery_id,
             team_id: record.team_id.as_deref(),
             connection_id: record.connection_id.as_deref(),
             routing_key: routing_key.as_str(),
-            received_at: DateTime::from(SystemTime::now()).fmt(Format::DateTime).unwrap_or_default(),
-            repository: payload::as_string(payload::pointer(&members, rules.repository_pointer)),
+            received_at: humantime::format_rfc3339_millis(SystemTime::now()).to_string(),
+            repository: payload::as_string(payload::pointer(&members, rules.repository_pointer)).map(sqs_clean),
             installation_id: rules.installation_pointer.and_then(|p| payload::as_u64(payload::pointer(&members, p))),
             enterprise_host,
         };
         facts.action = envelope.action.clone();
-        let message = envelope.message(envelope.to_json(body), self.config.is_fifo());
-        if message_size(&message) > self.config.max_message_bytes {
-            return Outcome::TooLarge;
+        let fifo = self.config.is_fifo();
+        let mut message = envelope.message(String::new(), fifo);
+        if message_size(&message) + envelope.json_len(body) <= self.config.max_message_bytes && sqs_safe(body) {
+            message.body = envelope.to_json(body);
+        } else {
+            // Too big for one message (or holding characters SQS refuses): store it whole.
+            let Some(store) = &self.payloads else {
+                return Outcome::TooLarge;
+            };
+            let payload_ref = PayloadRef {
+                bucket: store.bucket().to_owned(),
+                key: object_key(rules.name, &envelope.received_at, &delivery_id),
+                bytes: body.len(),
+                sha256: hex::encode(Sha256::digest(body)),
+            };
+            match within(deadline, store.put(&payload_ref.key, body.as_bytes().to_vec())).await {
+                Some(Ok(())) => {}
+                failed => {
+                    let error = failed.map_or_else(|| "timed out".to_owned(), |r| r.unwrap_err().to_string());
+                    tracing::warn!(error, "payload store failed");
+                    return Outcome::Unavailable("payload store unavailable, retry later");
+                }
+            }
+            message.body = envelope.to_json_with_ref(&payload_ref);
         }
-        match self.queue.send(message).await {
-            Ok(()) => Outcome::Accepted { delivery_id },
-            Err(e) => {
-                tracing::warn!(error = %e, "queue send failed");
+        self.send(message, deadline, delivery_id).await
+    }
+
+    /// 202 only once the queue has the message.
+    async fn send(&self, message: OutgoingMessage, deadline: Instant, delivery_id: String) -> Outcome {
+        match within(deadline, self.queue.send(message)).await {
+            Some(Ok(())) => Outcome::Accepted { delivery_id },
+            failed => {
+                let error = failed.map_or_else(|| "timed out".to_owned(), |r| r.unwrap_err().to_string());
+                tracing::warn!(error, "queue send failed");
                 Outcome::Unavailable("queue unavailable, retry later")
             }
         }
@@ -255,6 +311,60 @@ impl App {
     }
 }
 
+/// Runs `future` unless the request's budget runs out first.
+async fn within<T>(deadline: Instant, future: impl Future<Output = T>) -> Option<T> {
+    tokio::time::timeout_at(deadline, future).await.ok()
+}
+
+fn timed_out() -> crate::secret_cache::StoreError {
+    crate::secret_cache::StoreError("timed out".into())
+}
+
+fn lookup_failed(secret_id: &str, error: &LookupError) -> Outcome {
+    tracing::warn!(secret_id, error = %error, "secret lookup failed");
+    match error {
+        LookupError::Throttled => Outcome::Unavailable("too many lookups for unknown webhooks, retry later"),
+        LookupError::Store(_) => Outcome::Unavailable("secret store unavailable, retry later"),
+    }
+}
+
+fn is_form(req: &HttpRequest) -> bool {
+    req.headers.get_all(http::header::CONTENT_TYPE).iter().any(|v| {
+        v.to_str().is_ok_and(|v| {
+            v.split(';').next().unwrap_or("").trim().eq_ignore_ascii_case("application/x-www-form-urlencoded")
+        })
+    })
+}
+
+/// The delivery's JSON text: the body itself, or the `payload` field of a form body (whose
+/// signature was checked over the raw form bytes).
+fn json_text(body: &[u8], form: bool) -> Result<Cow<'_, str>, Outcome> {
+    if !form {
+        return std::str::from_utf8(body).map(Cow::Borrowed).map_err(|_| Outcome::BadRequest("body is not UTF-8 JSON"));
+    }
+    let mut payloads = form_urlencoded::parse(body).filter(|(k, _)| k == "payload").map(|(_, v)| v);
+    match (payloads.next(), payloads.next()) {
+        (Some(p), None) => Ok(p),
+        (None, _) => Err(Outcome::BadRequest("form body has no payload field")),
+        (Some(_), Some(_)) => Err(Outcome::BadRequest("form body has more than one payload field")),
+    }
+}
+
+/// SQS refuses U+FFFE and U+FFFF (valid in JSON text); such payloads are offloaded whole.
+fn sqs_safe(text: &str) -> bool {
+    !text.contains(['\u{FFFE}', '\u{FFFF}'])
+}
+
+/// An envelope field read from the payload, with what SQS refuses replaced (the payload
+/// itself is never altered).
+fn sqs_clean(field: String) -> String {
+    if sqs_safe(&field) {
+        field
+    } else {
+        field.replace(['\u{FFFE}', '\u{FFFF}'], "\u{FFFD}")
+    }
+}
+
 fn verify<S: AsRef<[u8]>>(credential: &Credential, body: &[u8], secrets: &[S]) -> bool {
     match credential {
         Credential::Hub(sig) => verify_github(sig, body, secrets).is_some(),
@@ -294,6 +404,6 @@ fn delivery_id(req: &HttpRequest, rules: &Rules) -> String {
 }
 
 /// Bytes SQS counts against its limit: body plus attribute names, types and values.
-fn message_size(message: &crate::envelope::OutgoingMessage) -> usize {
+fn message_size(message: &OutgoingMessage) -> usize {
     message.body.len() + message.attributes.iter().map(|(n, v)| n.len() + "String".len() + v.len()).sum::<usize>()
 }

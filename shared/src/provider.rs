@@ -29,6 +29,17 @@ pub enum Routing {
     TokenDigest,
 }
 
+/// What to do with an `application/x-www-form-urlencoded` delivery (`payload=<JSON>`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum FormBodies {
+    /// Verify the raw form body, then forward the decoded `payload` field.
+    Decode,
+    /// Answer 415 with this message (after verification).
+    Refuse(&'static str),
+    /// The provider only sends JSON; the content type is not consulted.
+    Never,
+}
+
 /// An event that is forwarded only when a payload field has a given value.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Condition {
@@ -48,6 +59,7 @@ pub struct Rules {
     pub auth: Auth,
     pub routing: Routing,
     pub event_header: &'static str,
+    pub form_bodies: FormBodies,
     /// Headers holding the delivery id, first present wins.
     pub delivery_id_headers: &'static [&'static str],
     /// Forwarded to the queue unless `FORWARD_EVENTS` says otherwise.
@@ -77,6 +89,7 @@ static GITHUB: Rules = Rules {
     auth: Auth::HubSignature256,
     routing: Routing::InstallationTarget,
     event_header: "x-github-event",
+    form_bodies: FormBodies::Decode,
     delivery_id_headers: &["x-github-delivery"],
     default_events: &["pull_request", "issue_comment", "push"],
     ping_event: Some("ping"),
@@ -93,6 +106,9 @@ static GITHUB_ENTERPRISE: Rules = Rules {
     auth: Auth::HubSignature256,
     routing: Routing::EnterpriseHost,
     event_header: "x-github-event",
+    form_bodies: FormBodies::Refuse(
+        "form-encoded deliveries are not accepted: set the webhook's content type to application/json",
+    ),
     delivery_id_headers: &["x-github-delivery"],
     default_events: &["pull_request", "push"],
     ping_event: Some("ping"),
@@ -109,6 +125,7 @@ static GITLAB: Rules = Rules {
     auth: Auth::GitlabToken,
     routing: Routing::TokenDigest,
     event_header: "x-gitlab-event",
+    form_bodies: FormBodies::Never,
     delivery_id_headers: &["idempotency-key", "x-gitlab-event-uuid"],
     default_events: &["Merge Request Hook", "Push Hook", "Note Hook", "Vulnerability Hook"],
     ping_event: None,

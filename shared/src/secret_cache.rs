@@ -6,18 +6,15 @@
 //! waiting for the TTL. When Secrets Manager is down, records already held keep verifying
 //! for `max_stale` past their TTL.
 
-use std::future::Future;
-use std::pin::Pin;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use moka::ops::compute::{CompResult, Op};
 use tokio::time::Instant;
 
 use crate::secret_record::{RecordError, SecretRecord};
-
-pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
+use crate::BoxFuture;
 
 /// Where records come from: Secrets Manager in production, a map in unit tests.
 pub trait SecretStore: Send + Sync {
@@ -37,6 +34,29 @@ impl std::fmt::Display for StoreError {
 
 impl std::error::Error for StoreError {}
 
+/// Why a lookup has no answer; both are answered with 503 and retried by the source host.
+#[derive(Clone, Debug)]
+pub enum LookupError {
+    Store(StoreError),
+    /// Too many lookups for keys not in cache: the flood guard refused to ask.
+    Throttled,
+}
+
+impl std::fmt::Display for LookupError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            LookupError::Store(e) => write!(f, "secret store failed: {e}"),
+            LookupError::Throttled => f.write_str("lookup budget for uncached keys exhausted"),
+        }
+    }
+}
+
+impl From<StoreError> for LookupError {
+    fn from(e: StoreError) -> Self {
+        LookupError::Store(e)
+    }
+}
+
 /// How long what was read stays good.
 #[derive(Clone, Copy, Debug)]
 pub struct CachePolicy {
@@ -48,6 +68,10 @@ pub struct CachePolicy {
     /// After a failed fetch, held records are served without asking again for this long.
     pub retry_after_failure: Duration,
     pub max_entries: u64,
+    /// Lookups per second allowed for keys not in cache (random keys must not become
+    /// unbounded Secrets Manager calls), and the burst above that rate.
+    pub miss_rate: f64,
+    pub miss_burst: f64,
 }
 
 impl Default for CachePolicy {
@@ -59,6 +83,8 @@ impl Default for CachePolicy {
             revalidate_after: Duration::from_secs(30),
             retry_after_failure: Duration::from_secs(5),
             max_entries: 10_000,
+            miss_rate: 20.0,
+            miss_burst: 100.0,
         }
     }
 }
@@ -131,6 +157,27 @@ pub struct SecretCache {
     policy: CachePolicy,
     slots: moka::future::Cache<String, Arc<Slot>>,
     store_calls: AtomicU64,
+    misses: Mutex<TokenBucket>,
+}
+
+/// A token bucket: `rate` tokens a second up to `burst`.
+#[derive(Debug)]
+struct TokenBucket {
+    tokens: f64,
+    updated: Instant,
+}
+
+impl TokenBucket {
+    fn take(&mut self, rate: f64, burst: f64, now: Instant) -> bool {
+        self.tokens = (self.tokens + now.duration_since(self.updated).as_secs_f64() * rate).min(burst);
+        self.updated = now;
+        if self.tokens >= 1.0 {
+            self.tokens -= 1.0;
+            true
+        } else {
+            false
+        }
+    }
 }
 
 #[derive(Clone, Copy)]
@@ -148,7 +195,8 @@ impl SecretCache {
             // Eviction only; freshness is decided by `Slot` so stale records survive outages.
             .time_to_live(policy.ttl.max(policy.negative_ttl) + policy.max_stale)
             .build();
-        SecretCache { store, policy, slots, store_calls: AtomicU64::new(0) }
+        let misses = Mutex::new(TokenBucket { tokens: policy.miss_burst, updated: Instant::now() });
+        SecretCache { store, policy, slots, store_calls: AtomicU64::new(0), misses }
     }
 
     pub fn policy(&self) -> &CachePolicy {
@@ -161,7 +209,7 @@ impl SecretCache {
     }
 
     /// The record for `secret_id`, from cache when fresh.
-    pub async fn get(&self, secret_id: &str) -> Result<Lookup, StoreError> {
+    pub async fn get(&self, secret_id: &str) -> Result<Lookup, LookupError> {
         if let Some(slot) = self.slots.get(secret_id).await {
             if slot.fresh(&self.policy, Instant::now()) {
                 return Ok(Lookup {
@@ -176,7 +224,7 @@ impl SecretCache {
 
     /// Called when `seen` refused a delivery: a newer copy of the record if one may be read
     /// now (the record is older than `revalidate_after` and was not re-read in that time).
-    pub async fn revalidate(&self, secret_id: &str, seen: &Lookup) -> Result<Option<Lookup>, StoreError> {
+    pub async fn revalidate(&self, secret_id: &str, seen: &Lookup) -> Result<Option<Lookup>, LookupError> {
         let now = Instant::now();
         if now.duration_since(seen.fetched_at) < self.policy.revalidate_after {
             return Ok(None);
@@ -185,7 +233,7 @@ impl SecretCache {
         Ok((lookup.fetched_at > seen.fetched_at).then_some(lookup))
     }
 
-    async fn load(&self, secret_id: &str, want: Want) -> Result<Lookup, StoreError> {
+    async fn load(&self, secret_id: &str, want: Want) -> Result<Lookup, LookupError> {
         let started = Instant::now();
         let policy = self.policy;
         let result = self
@@ -204,6 +252,8 @@ impl SecretCache {
                     if satisfied || (slot.recently_failed(&policy, now) && slot.servable_stale(&policy, now)) {
                         return Ok(Op::Nop);
                     }
+                } else if !self.misses.lock().expect("bucket lock").take(policy.miss_rate, policy.miss_burst, now) {
+                    return Err(LookupError::Throttled);
                 }
                 self.store_calls.fetch_add(1, Ordering::Relaxed);
                 match self.store.fetch(secret_id).await {
@@ -224,7 +274,7 @@ impl SecretCache {
                             fetched_at: slot.fetched_at,
                             attempted_at: now,
                         }))),
-                        _ => Err(e),
+                        _ => Err(LookupError::Store(e)),
                     },
                 }
             })
@@ -232,7 +282,7 @@ impl SecretCache {
         let slot = match result {
             CompResult::Inserted(e) | CompResult::ReplacedWith(e) | CompResult::Unchanged(e) => e.into_value(),
             CompResult::Removed(_) | CompResult::StillNone(_) => {
-                return Err(StoreError("secret cache lost its entry".into()));
+                return Err(StoreError("secret cache lost its entry".into()).into());
             }
         };
         let freshness = if slot.fetched_at >= started {
@@ -341,6 +391,29 @@ mod tests {
         assert!(cache.revalidate("k", &newer).await.unwrap().is_none());
         assert!(cache.revalidate("k", &first).await.unwrap().is_some(), "the newer copy is handed out");
         assert_eq!(store.calls.load(Ordering::SeqCst), 2);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn uncached_key_floods_are_capped() {
+        let store = Arc::new(MapStore::default());
+        let policy = CachePolicy { miss_rate: 2.0, miss_burst: 5.0, ..CachePolicy::default() };
+        let cache = SecretCache::new(store.clone(), policy);
+        let mut throttled = 0;
+        for i in 0..50 {
+            match cache.get(&format!("random-{i}")).await {
+                Err(LookupError::Throttled) => throttled += 1,
+                Ok(_) => {}
+                Err(e) => panic!("{e}"),
+            }
+        }
+        // 5 of burst plus what refilled during the 10 ms store latency of each call.
+        let calls = store.calls.load(Ordering::SeqCst);
+        assert!((5..=6).contains(&calls), "{calls} store calls");
+        assert_eq!(throttled, 50 - calls);
+        // Known keys are not throttled: a cached key keeps answering.
+        cache.get("random-0").await.unwrap();
+        tokio::time::advance(Duration::from_secs(1)).await;
+        assert!(cache.get("random-new").await.is_ok(), "the bucket refills");
     }
 
     #[tokio::test(start_paused = true)]

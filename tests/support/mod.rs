@@ -41,15 +41,22 @@ pub struct Stack {
     pub aws: Aws,
     pub prefix: String,
     pub queue_url: String,
+    pub bucket: String,
 }
 
 impl Stack {
     pub async fn new(fifo: bool) -> Stack {
         require_moto();
-        let aws = Aws::from_env().await;
+        Stack::on(Aws::from_env().await, fifo).await
+    }
+
+    /// A stack on a given endpoint (the fault tests run their own moto server).
+    pub async fn on(aws: Aws, fifo: bool) -> Stack {
         let name = unique("intake");
         let queue_url = aws.create_queue(&if fifo { format!("{name}.fifo") } else { name.clone() }).await.unwrap();
-        let stack = Stack { aws, prefix: format!("test/{name}"), queue_url };
+        let bucket = name.to_ascii_lowercase();
+        aws.create_bucket(&bucket).await.unwrap();
+        let stack = Stack { aws, prefix: format!("test/{name}"), queue_url, bucket };
         for record in manifest().records {
             stack.put_record(record.provider().unwrap(), &record.routing_key, &record.value()).await;
         }
@@ -85,7 +92,11 @@ impl Stack {
 
     /// Environment for a function binary pointed at this stack.
     pub fn env(&self) -> Vec<(String, String)> {
-        vec![("QUEUE_URL".into(), self.queue_url.clone()), ("SECRET_PREFIX".into(), self.prefix.clone())]
+        vec![
+            ("QUEUE_URL".into(), self.queue_url.clone()),
+            ("SECRET_PREFIX".into(), self.prefix.clone()),
+            ("PAYLOAD_BUCKET".into(), self.bucket.clone()),
+        ]
     }
 
     /// Every message now in the queue (received and deleted).

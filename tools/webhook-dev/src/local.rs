@@ -7,6 +7,7 @@ use aws_sdk_sqs::types::{MessageSystemAttributeName, QueueAttributeName};
 pub struct Aws {
     pub secrets: aws_sdk_secretsmanager::Client,
     pub sqs: aws_sdk_sqs::Client,
+    pub s3: aws_sdk_s3::Client,
 }
 
 fn err(e: impl std::error::Error) -> String {
@@ -22,8 +23,32 @@ fn err(e: impl std::error::Error) -> String {
 
 impl Aws {
     pub async fn from_env() -> Aws {
-        let sdk = webhook_intake::aws::sdk_config().await;
-        Aws { secrets: aws_sdk_secretsmanager::Client::new(&sdk), sqs: aws_sdk_sqs::Client::new(&sdk) }
+        Aws::from_sdk(&webhook_intake::aws::sdk_config().await)
+    }
+
+    pub fn from_sdk(sdk: &aws_config::SdkConfig) -> Aws {
+        Aws {
+            secrets: aws_sdk_secretsmanager::Client::new(sdk),
+            sqs: aws_sdk_sqs::Client::new(sdk),
+            s3: webhook_intake::aws::s3(sdk),
+        }
+    }
+
+    /// Creates the payload bucket (idempotent).
+    pub async fn create_bucket(&self, name: &str) -> Result<(), String> {
+        match self.s3.create_bucket().bucket(name).send().await {
+            Ok(_) => Ok(()),
+            Err(e) if e.as_service_error().is_some_and(|s| s.is_bucket_already_owned_by_you()) => Ok(()),
+            Err(e) => Err(err(e)),
+        }
+    }
+
+    /// An offloaded payload, and its server-side encryption.
+    pub async fn get_object(&self, bucket: &str, key: &str) -> Result<(Vec<u8>, Option<String>), String> {
+        let out = self.s3.get_object().bucket(bucket).key(key).send().await.map_err(err)?;
+        let sse = out.server_side_encryption().map(|s| s.as_str().to_owned());
+        let bytes = out.body.collect().await.map_err(err)?.into_bytes().to_vec();
+        Ok((bytes, sse))
     }
 
     /// Creates the secret `id` with `value`, or sets its current value if it exists.

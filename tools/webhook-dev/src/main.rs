@@ -34,7 +34,8 @@ enum Command {
         /// GitHub webhook secret or GitLab token.
         #[arg(long)]
         secret: String,
-        /// GitHub: installation target `type/id` (e.g. organization/123); GHES: enterprise host.
+        /// Required for GitHub: the hook's installation target `type/id` (repository/…,
+        /// organization/…, integration/…); for GHES: the enterprise host. Not used for GitLab.
         #[arg(long, default_value = "")]
         target: String,
         #[arg(long, value_enum, default_value_t = Format::HttpApi)]
@@ -50,6 +51,7 @@ enum Command {
     },
     /// Regenerate every file in events/ from events/manifest.json and fixtures/payloads/.
     Events {
+        /// The repository root.
         #[arg(long, default_value = ".")]
         root: PathBuf,
     },
@@ -61,20 +63,24 @@ enum Command {
         /// Show the function's own log lines.
         #[arg(long)]
         logs: bool,
+        /// Event files (e.g. from events/) to send, in order.
         #[arg(required = true)]
         events: Vec<PathBuf>,
     },
     /// Create the dev secret records and a queue, send every sample in events/ through the
     /// real binaries, and print the responses and the envelopes read back from the queue.
     Demo {
+        /// The repository root.
         #[arg(long, default_value = ".")]
         root: PathBuf,
+        /// Where the built function binaries are.
         #[arg(long, default_value = "target/debug")]
         bin_dir: PathBuf,
         #[arg(long, default_value = "webhooks")]
         secret_prefix: String,
         #[arg(long, default_value = "webhook-intake-demo")]
         queue_name: String,
+        /// Show the functions' own log lines.
         #[arg(long)]
         logs: bool,
     },
@@ -118,12 +124,19 @@ fn event_command(
     if provider != Provider::GitLab && target.is_empty() {
         return Err("--target is required for GitHub (type/id) and GHES (host)".into());
     }
+    if provider == Provider::GitHub && !target.contains('/') {
+        return Err(format!("--target for GitHub is type/id, e.g. organization/123, got {target:?}"));
+    }
     let body = std::fs::read(payload).map_err(|e| format!("{}: {e}", payload.display()))?;
     let delivery_id =
         delivery_id.unwrap_or_else(|| webhook_dev::event::uuid_from(payload.to_string_lossy().as_bytes()));
     let delivery = Delivery { provider, event, body: &body, secret, delivery_id: &delivery_id, target, signatures };
     let value = api_gateway_event(format, provider.rules().route, &delivery.headers(), &body, base64);
-    println!("{}", serde_json::to_string_pretty(&value).expect("JSON value serializes"));
+    let mut out = serde_json::to_string_pretty(&value).expect("JSON value serializes");
+    out.push('\n');
+    use std::io::Write;
+    // A closed pipe (`| head`) is not an error worth a panic.
+    let _ = std::io::stdout().write_all(out.as_bytes());
     Ok(())
 }
 
@@ -159,14 +172,22 @@ async fn demo(root: &Path, bin_dir: &Path, prefix: &str, queue_name: &str, logs:
     let aws = Aws::from_env().await;
     let queue_url = aws.create_queue(queue_name).await?;
     aws.drain(&queue_url).await?;
+    let bucket = format!("{queue_name}-payloads");
+    aws.create_bucket(&bucket).await?;
     println!("queue    {queue_url}");
+    println!("bucket   {bucket}  (payloads too big for one message)");
     for record in &manifest.records {
         let id = format!("{prefix}/{}/{}", record.provider()?.name(), record.routing_key);
         aws.put_secret(&id, &record.value()).await?;
         println!("secret   {id}  (team {})", record.team_id.as_deref().unwrap_or("-"));
     }
     println!();
-    let env = vec![("QUEUE_URL".to_owned(), queue_url.clone()), ("SECRET_PREFIX".to_owned(), prefix.to_owned())];
+    println!("{:<58} {:<6} {:<8} response", "event file", "status", "expected");
+    let env = vec![
+        ("QUEUE_URL".to_owned(), queue_url.clone()),
+        ("SECRET_PREFIX".to_owned(), prefix.to_owned()),
+        ("PAYLOAD_BUCKET".to_owned(), bucket.clone()),
+    ];
     let (mut sent, mut accepted, mut mismatches) = (0, 0, 0);
     for provider in Provider::ALL {
         let binary = bin_dir.join(format!("{}-webhook", provider.name()));
@@ -180,14 +201,19 @@ async fn demo(root: &Path, bin_dir: &Path, prefix: &str, queue_name: &str, logs:
             if response.status_code == 202 {
                 accepted += 1;
             }
-            let verdict = if response.status_code == spec.expect { "ok" } else { "UNEXPECTED" };
+            let verdict = if response.status_code == spec.expect {
+                spec.expect.to_string()
+            } else {
+                format!("{} !!", spec.expect)
+            };
             if response.status_code != spec.expect {
                 mismatches += 1;
             }
-            println!("{:<58} {} {:<10} {}", spec.file, response.status_code, verdict, response.body);
+            println!("{:<58} {:<6} {:<8} {}", spec.file, response.status_code, verdict, response.body);
         }
     }
     println!();
+    println!("envelopes read back from the queue (payload elided here; the message holds it whole):");
     let messages = aws.drain(&queue_url).await?;
     for m in &messages {
         let mut envelope: serde_json::Value =

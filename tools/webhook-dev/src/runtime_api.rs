@@ -172,6 +172,8 @@ pub struct FunctionProcess {
     pub api: RuntimeApi,
     pub started: Instant,
     child: tokio::process::Child,
+    /// The function's last log lines, to explain a failure.
+    recent_logs: Arc<Mutex<VecDeque<String>>>,
 }
 
 impl FunctionProcess {
@@ -190,22 +192,50 @@ impl FunctionProcess {
             .env("AWS_LAMBDA_LOG_STREAM_NAME", "local")
             .envs(env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
             .stdin(Stdio::null())
-            .stdout(if show_logs { Stdio::inherit() } else { Stdio::null() })
+            .stdout(Stdio::piped())
             .kill_on_drop(true);
         let started = Instant::now();
-        let child = command.spawn()?;
-        Ok(FunctionProcess { api, started, child })
+        let mut child = command.spawn()?;
+        let recent_logs = Arc::new(Mutex::new(VecDeque::new()));
+        if let Some(stdout) = child.stdout.take() {
+            let recent = recent_logs.clone();
+            tokio::spawn(async move {
+                use tokio::io::AsyncBufReadExt;
+                let mut lines = tokio::io::BufReader::new(stdout).lines();
+                while let Ok(Some(line)) = lines.next_line().await {
+                    if show_logs {
+                        println!("{line}");
+                    }
+                    let mut recent = recent.lock().unwrap();
+                    if recent.len() == 20 {
+                        recent.pop_front();
+                    }
+                    recent.push_back(line);
+                }
+            });
+        }
+        Ok(FunctionProcess { api, started, child, recent_logs })
     }
 
-    /// Sends one event and returns the function's reply.
+    /// Sends one event and returns the function's reply; fails at once if the process exits.
     pub async fn invoke(&mut self, event: Vec<u8>) -> Result<Reply, String> {
-        let reply = self.api.invoke(event, Duration::from_secs(15)).await;
-        if reply.is_err() {
-            if let Ok(Some(status)) = self.child.try_wait() {
-                return Err(format!("function exited with {status}"));
+        let reply = tokio::select! {
+            reply = self.api.invoke(event, Duration::from_secs(15)) => reply,
+            status = self.child.wait() => Err(match status {
+                Ok(status) => format!("function exited with {status}"),
+                Err(e) => format!("function process: {e}"),
+            }),
+        };
+        reply.map_err(|e| {
+            // Give the log reader a moment to take the last lines.
+            std::thread::sleep(Duration::from_millis(50));
+            let logs: Vec<String> = self.recent_logs.lock().unwrap().iter().cloned().collect();
+            if logs.is_empty() {
+                e
+            } else {
+                format!("{e}; its last log lines:\n{}", logs.join("\n"))
             }
-        }
-        reply
+        })
     }
 
     /// Waits for the process to exit (e.g. after a start-up failure).
