@@ -64,6 +64,10 @@ impl From<HttpResponse> for ProxyResponse {
 
 /// Turns a raw event into the pipeline's request, or the 400 it deserves.
 pub fn decode_event(event: serde_json::Value) -> Result<HttpRequest, Outcome> {
+    // serde would also read a struct from an array; an event is only ever an object.
+    if !event.is_object() {
+        return Err(Outcome::BadRequest("not an API Gateway or Function URL HTTP event"));
+    }
     let event: HttpEvent = serde_json::from_value(event)
         .map_err(|_| Outcome::BadRequest("not an API Gateway or Function URL HTTP event"))?;
     let context = event.request_context.unwrap_or_default();

@@ -188,3 +188,25 @@ pub fn binary(name: &str) -> PathBuf {
 pub fn json(body: &str) -> serde_json::Value {
     serde_json::from_str(body).unwrap_or_else(|e| panic!("not JSON ({e}): {body}"))
 }
+
+/// Runs one raw event through the same entry point the Lambda runtime calls.
+pub async fn invoke_raw(app: &App, event: serde_json::Value) -> webhook_intake::lambda::ProxyResponse {
+    let event = lambda_runtime::LambdaEvent::new(event, lambda_runtime::Context::default());
+    match webhook_intake::lambda::invoke(app, event).await {
+        Ok(response) => response,
+        Err(never) => match never {},
+    }
+}
+
+/// Signs `body` with the dev secret as `provider` would, into an HTTP API (2.0) event,
+/// then lets `edit` change the event before it is sent.
+pub fn signed_event(provider: Provider, event: &str, body: &[u8], secret: &str) -> serde_json::Value {
+    let target = match provider {
+        Provider::GitHub => "repository/186853002",
+        Provider::GitHubEnterprise => "octocoders.github.io",
+        Provider::GitLab => "",
+    };
+    let send =
+        Send { provider, event, body, secret, target, delivery_id: "hostile-0001", signatures: Signatures::Sha256 };
+    api_gateway_event(Format::HttpApi, provider.rules().route, &send.headers(), body, false)
+}

@@ -103,10 +103,19 @@ impl Aws {
             if messages.is_empty() {
                 return Ok(all);
             }
-            for m in messages {
+            let mut batch = self.sqs.delete_message_batch().queue_url(queue_url);
+            for (i, m) in messages.iter().enumerate() {
                 if let Some(handle) = &m.receipt_handle {
-                    self.sqs.delete_message().queue_url(queue_url).receipt_handle(handle).send().await.map_err(err)?;
+                    let entry = aws_sdk_sqs::types::DeleteMessageBatchRequestEntry::builder()
+                        .id(i.to_string())
+                        .receipt_handle(handle)
+                        .build()
+                        .map_err(err)?;
+                    batch = batch.entries(entry);
                 }
+            }
+            batch.send().await.map_err(err)?;
+            for m in messages {
                 let attributes = m
                     .message_attributes
                     .unwrap_or_default()
