@@ -77,12 +77,15 @@ impl Stack {
     }
 
     pub fn config_with(&self, provider: Provider, extra: &[(&str, &str)]) -> Config {
-        let vars: Vec<(String, String)> =
-            [("QUEUE_URL", self.queue_url.as_str()), ("SECRET_PREFIX", self.prefix.as_str())]
-                .iter()
-                .chain(extra)
-                .map(|(k, v)| (k.to_string(), v.to_string()))
-                .collect();
+        let vars: Vec<(String, String)> = [
+            ("QUEUE_URL", self.queue_url.as_str()),
+            ("SECRET_PREFIX", self.prefix.as_str()),
+            ("PAYLOAD_BUCKET", self.bucket.as_str()),
+        ]
+        .iter()
+        .chain(extra)
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect();
         Config::from_lookup(provider, |k| vars.iter().rev().find(|(n, _)| n == k).map(|(_, v)| v.clone())).unwrap()
     }
 
