@@ -27,13 +27,20 @@ use crate::BoxFuture;
 
 /// Loads the shared SDK configuration (region, credentials, endpoint) from the environment.
 pub async fn sdk_config() -> SdkConfig {
+    sdk_config_at(None).await
+}
+
+/// As [`sdk_config`], with an explicit endpoint taking precedence over `AWS_ENDPOINT_URL`.
+pub async fn sdk_config_at(endpoint: Option<&str>) -> SdkConfig {
     let http_client =
         aws_smithy_http_client::Builder::new().tls_provider(tls::Provider::Rustls(CryptoMode::Ring)).build_https();
-    aws_config::defaults(BehaviorVersion::latest())
+    let mut loader = aws_config::defaults(BehaviorVersion::latest())
         .http_client(http_client)
-        .retry_config(RetryConfig::standard().with_max_attempts(3).with_initial_backoff(Duration::from_millis(50)))
-        .load()
-        .await
+        .retry_config(RetryConfig::standard().with_max_attempts(3).with_initial_backoff(Duration::from_millis(50)));
+    if let Some(endpoint) = endpoint {
+        loader = loader.endpoint_url(endpoint);
+    }
+    loader.load().await
 }
 
 fn timeouts(attempt: Duration, total: Duration) -> TimeoutConfig {

@@ -53,14 +53,21 @@ impl Stack {
     /// A stack on a given endpoint (the fault tests run their own moto server).
     pub async fn on(aws: Aws, fifo: bool) -> Stack {
         let name = unique("intake");
-        let queue_url = aws.create_queue(&if fifo { format!("{name}.fifo") } else { name.clone() }).await.unwrap();
-        let bucket = name.to_ascii_lowercase();
-        aws.create_bucket(&bucket).await.unwrap();
-        let stack = Stack { aws, prefix: format!("test/{name}"), queue_url, bucket };
-        for record in manifest().records {
-            stack.put_record(record.provider().unwrap(), &record.routing_key, &record.value()).await;
-        }
+        let queue = if fifo { format!("{name}.fifo") } else { name.clone() };
+        let queue_url = aws.create_queue(&queue).await.unwrap();
+        let stack = Stack { aws, prefix: format!("test/{name}"), queue_url, bucket: name.to_ascii_lowercase() };
+        stack.provision().await;
         stack
+    }
+
+    /// Creates (again, after a server restart) the queue, bucket and dev records.
+    pub async fn provision(&self) {
+        let queue = self.queue_url.rsplit('/').next().unwrap();
+        assert_eq!(self.aws.create_queue(queue).await.unwrap(), self.queue_url);
+        self.aws.create_bucket(&self.bucket).await.unwrap();
+        for record in manifest().records {
+            self.put_record(record.provider().unwrap(), &record.routing_key, &record.value()).await;
+        }
     }
 
     pub fn secret_id(&self, provider: Provider, routing_key: &str) -> String {
@@ -212,4 +219,67 @@ pub fn signed_event(provider: Provider, event: &str, body: &[u8], secret: &str) 
     let send =
         Send { provider, event, body, secret, target, delivery_id: "hostile-0001", signatures: Signatures::Sha256 };
     api_gateway_event(Format::HttpApi, provider.rules().route, &send.headers(), body, false)
+}
+
+/// A moto server of the test's own, so a test can stop and restart it.
+pub struct MotoServer {
+    child: Option<std::process::Child>,
+    pub port: u16,
+}
+
+impl MotoServer {
+    pub fn start() -> MotoServer {
+        let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+        MotoServer::start_on(port)
+    }
+
+    pub fn start_on(port: u16) -> MotoServer {
+        let child = std::process::Command::new("moto_server")
+            .args(["-H", "127.0.0.1", "-p", &port.to_string()])
+            .stdin(std::process::Stdio::null())
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .expect("moto_server is not on PATH: run the tests with scripts/test.sh");
+        let server = MotoServer { child: Some(child), port };
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+        while !server.answers() {
+            assert!(std::time::Instant::now() < deadline, "moto server on port {port} did not start");
+            std::thread::sleep(std::time::Duration::from_millis(100));
+        }
+        server
+    }
+
+    fn answers(&self) -> bool {
+        use std::io::{Read, Write};
+        let Ok(mut s) = std::net::TcpStream::connect(("127.0.0.1", self.port)) else { return false };
+        let _ = s.set_read_timeout(Some(std::time::Duration::from_secs(2)));
+        if s.write_all(b"GET /moto-api/ HTTP/1.0\r\n\r\n").is_err() {
+            return false;
+        }
+        let mut head = [0u8; 12];
+        s.read_exact(&mut head).is_ok() && head.starts_with(b"HTTP/1.") && &head[9..12] == b"200"
+    }
+
+    pub fn endpoint(&self) -> String {
+        format!("http://127.0.0.1:{}", self.port)
+    }
+
+    pub fn stop(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+}
+
+impl Drop for MotoServer {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}
+
+/// The functions' SDK configuration, pointed at `endpoint`.
+pub async fn sdk_for(endpoint: &str) -> aws_config::SdkConfig {
+    webhook_intake::aws::sdk_config_at(Some(endpoint)).await
 }

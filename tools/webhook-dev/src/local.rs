@@ -114,7 +114,10 @@ impl Aws {
                     batch = batch.entries(entry);
                 }
             }
-            batch.send().await.map_err(err)?;
+            let out = batch.send().await.map_err(err)?;
+            if !out.failed.is_empty() {
+                return Err(format!("{} messages could not be deleted: {:?}", out.failed.len(), out.failed));
+            }
             for m in messages {
                 let attributes = m
                     .message_attributes
