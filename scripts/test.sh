@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Run the tests: set up moto server and cfn-lint, build the function binaries the
-# integration tests run, run the whole workspace's tests, clean up.
+# integration tests run, fuzz briefly, run the whole workspace's tests, clean up.
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
 cd "$ROOT"
@@ -8,6 +8,8 @@ ensure_venv
 start_moto
 echo "building (the first build takes a few minutes) ..." >&2
 cargo build --workspace --bins
+# A short bounded fuzz run of both targets (scripts/fuzz.sh 3600 for a long one).
+scripts/fuzz.sh "${FUZZ_SECONDS:-10}"
 log="$ROOT/.moto/cargo-test.log"
 set +e
 cargo test --workspace "$@" 2>&1 | tee "$log"
