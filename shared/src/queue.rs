@@ -23,15 +23,28 @@ pub trait Queue: Send + Sync {
     fn send(&self, message: OutgoingMessage) -> BoxFuture<'_, Result<(), QueueError>>;
 }
 
-/// Keeps every message instead of sending it.
+/// Records messages instead of sending them: how many, and the last one (so a long
+/// benchmark does not keep every payload alive).
 #[derive(Default)]
 pub struct RecordingQueue {
-    pub messages: Mutex<Vec<OutgoingMessage>>,
+    sent: std::sync::atomic::AtomicUsize,
+    last: Mutex<Option<OutgoingMessage>>,
+}
+
+impl RecordingQueue {
+    pub fn sent(&self) -> usize {
+        self.sent.load(std::sync::atomic::Ordering::SeqCst)
+    }
+
+    pub fn last(&self) -> Option<OutgoingMessage> {
+        self.last.lock().expect("recorder lock").clone()
+    }
 }
 
 impl Queue for RecordingQueue {
     fn send(&self, message: OutgoingMessage) -> BoxFuture<'_, Result<(), QueueError>> {
-        self.messages.lock().expect("recorder lock").push(message);
+        *self.last.lock().expect("recorder lock") = Some(message);
+        self.sent.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
         Box::pin(std::future::ready(Ok(())))
     }
 }
