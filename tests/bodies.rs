@@ -138,7 +138,8 @@ async fn payloads_too_big_for_one_message_go_to_s3_whole() {
     assert_eq!(reference["sha256"], hex::encode(Sha256::digest(payload.as_bytes())));
     let key = reference["key"].as_str().unwrap();
     let date = &envelope["received_at"].as_str().unwrap()[..10];
-    assert_eq!(key, format!("github/{date}/11111111-2222-3333-4444-555555555555.json"));
+    let sha = reference["sha256"].as_str().unwrap();
+    assert_eq!(key, format!("github/{date}/11111111-2222-3333-4444-555555555555.{sha}.json"));
     let (stored, encryption) = stack.aws.get_object(&stack.bucket, key).await.unwrap();
     assert_eq!(stored, payload.as_bytes(), "stored whole, not truncated");
     assert_eq!(encryption.as_deref(), Some("AES256"));

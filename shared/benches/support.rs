@@ -40,7 +40,9 @@ impl SecretStore for Static {
 
 /// The pipeline with a warm cache; the queue takes messages up to `max_message_bytes`.
 pub fn app(max_message_bytes: usize) -> (App, Arc<RecordingQueue>) {
-    let mut config = Config::from_lookup(Provider::GitHub, |k| (k == "QUEUE_URL").then(|| "https://sqs.local/q".to_owned())).unwrap();
+    let mut config =
+        Config::from_lookup(Provider::GitHub, |k| (k == "QUEUE_URL").then(|| "https://sqs.local/q".to_owned()))
+            .unwrap();
     config.max_message_bytes = max_message_bytes;
     let queue = Arc::new(RecordingQueue::default());
     (App::new(config, Backends { secrets: Arc::new(Static), queue: queue.clone(), payloads: None }), queue)

@@ -69,6 +69,12 @@ impl Config {
             miss_burst: number("SECRET_LOOKUP_BURST", get("SECRET_LOOKUP_BURST"), defaults.miss_burst as u64)? as f64,
             ..defaults
         };
+        // A zero TTL would make every delivery a Secrets Manager call.
+        if cache.ttl.is_zero() || cache.negative_ttl.is_zero() {
+            return Err(ConfigError(
+                "SECRET_CACHE_TTL_SECONDS and SECRET_NEGATIVE_TTL_SECONDS must be at least 1".into(),
+            ));
+        }
         if cache.miss_burst < 1.0 {
             return Err(ConfigError("SECRET_LOOKUP_BURST must be at least 1".into()));
         }
@@ -176,6 +182,7 @@ mod tests {
         assert!(load(&[q, ("SECRET_PREFIX", "/x/")]).unwrap_err().0.contains("SECRET_PREFIX"));
         assert!(load(&[q, ("FORWARD_EVENTS", " , ")]).unwrap_err().0.contains("FORWARD_EVENTS"));
         assert!(load(&[q, ("SECRET_LOOKUP_BURST", "0")]).unwrap_err().0.contains("SECRET_LOOKUP_BURST"));
+        assert!(load(&[q, ("SECRET_CACHE_TTL_SECONDS", "0")]).unwrap_err().0.contains("SECRET_CACHE_TTL_SECONDS"));
         assert!(load(&[("QUEUE_URL", "q")]).unwrap_err().0.contains("QUEUE_URL"));
     }
 }

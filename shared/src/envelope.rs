@@ -79,7 +79,7 @@ impl Envelope<'_> {
 
     /// Wraps a body in its SQS message: attributes for filtering, and for FIFO queues a group
     /// per tenant and repository (ordered per repository) and a deduplication id from the
-    /// delivery id (a redelivered GUID is enqueued once).
+    /// tenant and delivery id (a redelivered GUID is enqueued once).
     pub fn message(&self, body: String, fifo: bool) -> OutgoingMessage {
         let mut attributes = vec![
             ("provider", self.provider.to_owned()),
@@ -92,10 +92,10 @@ impl Envelope<'_> {
         let (group_id, deduplication_id) = if fifo {
             let tenant = self.team_id.unwrap_or(self.routing_key);
             let group = format!("{}:{}:{}", self.provider, tenant, self.repository.as_deref().unwrap_or(""));
-            (
-                Some(fifo_id(&group)),
-                Some(hex::encode(Sha256::digest(format!("{}\n{}", self.provider, self.delivery_id)))),
-            )
+            // Scoped to the tenant's routing key: delivery ids are chosen by senders, and one
+            // tenant's id must never swallow another tenant's delivery.
+            let dedup = format!("{}\n{}\n{}", self.provider, self.routing_key, self.delivery_id);
+            (Some(fifo_id(&group)), Some(hex::encode(Sha256::digest(dedup))))
         } else {
             (None, None)
         };
@@ -176,10 +176,13 @@ mod tests {
         let e = sample();
         let m = e.message(String::new(), true);
         assert_eq!(m.group_id.as_deref(), Some("github:t_1:o/r"));
-        // Deduplication depends on provider and delivery id only.
+        // Deduplication depends on provider, tenant (routing key) and delivery id only.
         let mut other = sample();
         other.repository = None;
         assert_eq!(other.message(String::new(), true).deduplication_id, m.deduplication_id);
+        other.routing_key = "repository/2";
+        assert_ne!(other.message(String::new(), true).deduplication_id, m.deduplication_id, "another tenant");
+        let mut other = sample();
         other.provider = "gitlab";
         assert_ne!(other.message(String::new(), true).deduplication_id, m.deduplication_id);
         assert_eq!(m.deduplication_id.as_ref().unwrap().len(), 64);

@@ -27,13 +27,25 @@ pub enum HeaderError {
 }
 
 impl HttpRequest {
-    /// The one value of header `name` (lowercase), if present.
+    /// The one value of header `name` (lowercase), if present, as visible ASCII text.
     pub fn header_once(&self, name: &str) -> Result<Option<&str>, HeaderError> {
+        match self.header_bytes_once(name)? {
+            None => Ok(None),
+            Some(bytes) => std::str::from_utf8(bytes)
+                .ok()
+                .filter(|s| s.bytes().all(|b| b == b'\t' || (b' '..=b'~').contains(&b)))
+                .map(Some)
+                .ok_or(HeaderError::NotText),
+        }
+    }
+
+    /// The one value of header `name`, as the raw bytes it carried.
+    pub fn header_bytes_once(&self, name: &str) -> Result<Option<&[u8]>, HeaderError> {
         let mut values = self.headers.get_all(name).iter();
         let Some(first) = values.next() else { return Ok(None) };
         if values.next().is_some() {
             return Err(HeaderError::Repeated);
         }
-        first.to_str().map(Some).map_err(|_| HeaderError::NotText)
+        Ok(Some(first.as_bytes()))
     }
 }

@@ -62,6 +62,9 @@ impl From<HttpResponse> for ProxyResponse {
     }
 }
 
+/// More headers than any source host sends.
+pub const MAX_HEADERS: usize = 256;
+
 /// Turns a raw event into the pipeline's request, or the 400 it deserves.
 pub fn decode_event(event: serde_json::Value) -> Result<HttpRequest, Outcome> {
     // serde would also read a struct from an array; an event is only ever an object.
@@ -85,10 +88,14 @@ pub fn decode_event(event: serde_json::Value) -> Result<HttpRequest, Outcome> {
         (_, Some(single)) => single.into_iter().filter_map(|(k, v)| Some((k, v?))).collect(),
         _ => Vec::new(),
     };
+    // API Gateway passes far fewer; the cap keeps HeaderMap's own limit out of reach.
+    if pairs.len() > MAX_HEADERS {
+        return Err(Outcome::BadRequest("too many headers"));
+    }
     for (name, value) in pairs {
         let name = HeaderName::from_bytes(name.as_bytes()).map_err(|_| Outcome::BadRequest("malformed header name"))?;
         let value = HeaderValue::from_str(&value).map_err(|_| Outcome::BadRequest("malformed header value"))?;
-        headers.append(name, value);
+        headers.try_append(name, value).map_err(|_| Outcome::BadRequest("too many headers"))?;
     }
     let body = match (event.body, event.is_base64_encoded.unwrap_or(false)) {
         (None, _) => Vec::new(),
@@ -125,13 +132,52 @@ pub async fn invoke(
 /// configuration; a bad setting ends start-up with one log line naming it.
 #[cfg(feature = "aws")]
 pub fn init(provider: crate::Provider) -> crate::Config {
-    lambda_runtime::tracing::init_default_subscriber();
+    init_logging();
     match crate::Config::from_env(provider) {
         Ok(config) => config,
         Err(e) => {
             tracing::error!("{e}");
             std::process::exit(1);
         }
+    }
+}
+
+/// JSON or text log lines on stdout at `AWS_LAMBDA_LOG_LEVEL` (default INFO). Libraries are
+/// held to DEBUG even when TRACE is asked for: at TRACE lambda_runtime logs the raw event
+/// (payload and signature) and the HTTP clients log request bodies.
+#[cfg(feature = "aws")]
+pub fn init_logging() {
+    use lambda_runtime::tracing::subscriber::{self, filter::LevelFilter, EnvFilter};
+    use std::str::FromStr;
+    let level = std::env::var("AWS_LAMBDA_LOG_LEVEL")
+        .ok()
+        .and_then(|l| LevelFilter::from_str(&l).ok())
+        .unwrap_or(LevelFilter::INFO);
+    let libraries = level.min(LevelFilter::DEBUG);
+    let mut filter = EnvFilter::default().add_directive(level.into());
+    for target in [
+        "lambda_runtime",
+        "lambda_runtime_api_client",
+        "aws_smithy_runtime",
+        "aws_smithy_http_client",
+        "aws_config",
+        "aws_sdk_sqs",
+        "aws_sdk_secretsmanager",
+        "aws_sdk_s3",
+        "hyper",
+        "hyper_util",
+        "h2",
+        "rustls",
+    ] {
+        filter = filter.add_directive(format!("{target}={libraries}").parse().expect("static directive"));
+    }
+    let builder =
+        subscriber::fmt().with_env_filter(filter).with_target(false).without_time().with_writer(std::io::stdout);
+    let json = std::env::var("AWS_LAMBDA_LOG_FORMAT").is_ok_and(|f| f.eq_ignore_ascii_case("json"));
+    if json {
+        builder.json().flatten_event(true).with_current_span(false).init();
+    } else {
+        builder.init();
     }
 }
 
@@ -175,6 +221,14 @@ mod tests {
         assert_eq!(ok.body, b"hi");
         let bad = decode_event(json!({"httpMethod": "POST", "body": "%%%", "isBase64Encoded": true}));
         assert_eq!(bad.unwrap_err().status(), 400);
+    }
+
+    #[test]
+    fn header_floods_are_400_not_a_panic() {
+        let many: serde_json::Map<String, serde_json::Value> =
+            (0..30_000).map(|i| (format!("x-h{i}"), json!("v"))).collect();
+        let e = json!({"requestContext": {"http": {"method": "POST"}}, "headers": many});
+        assert_eq!(decode_event(e).unwrap_err().status(), 400);
     }
 
     #[test]

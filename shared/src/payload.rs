@@ -3,10 +3,14 @@
 //! The payload is never turned into a tree: one streaming pass validates the whole document
 //! and keeps borrowed slices of the top-level members asked for; nested fields are then
 //! read from those (small) slices. Fields of an unexpected type read as absent.
+//!
+//! Validation is strict, as strict as the scanner's own parser will be: every string is
+//! decoded (a lone surrogate escape is refused) and every number parsed (`1e999999` is
+//! refused), so nothing is queued that a consumer cannot read.
 
 use std::fmt;
 
-use serde::de::{DeserializeSeed, Deserializer, IgnoredAny, MapAccess, Visitor};
+use serde::de::{DeserializeSeed, Deserializer, MapAccess, SeqAccess, Visitor};
 use serde_json::value::RawValue;
 
 /// Why a body is not a JSON object.
@@ -69,13 +73,71 @@ impl<'de, const N: usize> Visitor<'de> for Members<'_, N> {
         let mut found = [None; N];
         while let Some(index) = map.next_key_seed(KeyIndex { keys: &self.keys })? {
             match index {
-                Some(i) => found[i] = Some(map.next_value::<&RawValue>()?),
-                None => {
-                    map.next_value::<IgnoredAny>()?;
+                Some(i) => {
+                    let raw = map.next_value::<&RawValue>()?;
+                    let mut de = serde_json::Deserializer::from_str(raw.get());
+                    Strict.deserialize(&mut de).map_err(serde::de::Error::custom)?;
+                    found[i] = Some(raw);
                 }
+                None => map.next_value_seed(Strict)?,
             }
         }
         Ok(found)
+    }
+}
+
+/// Skips a value while checking it completely (strings decoded, numbers parsed).
+struct Strict;
+
+impl<'de> DeserializeSeed<'de> for Strict {
+    type Value = ();
+
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
+        d.deserialize_any(Strict)
+    }
+}
+
+impl<'de> Visitor<'de> for Strict {
+    type Value = ();
+
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("any JSON value")
+    }
+
+    fn visit_bool<E>(self, _: bool) -> Result<(), E> {
+        Ok(())
+    }
+
+    fn visit_i64<E>(self, _: i64) -> Result<(), E> {
+        Ok(())
+    }
+
+    fn visit_u64<E>(self, _: u64) -> Result<(), E> {
+        Ok(())
+    }
+
+    fn visit_f64<E>(self, _: f64) -> Result<(), E> {
+        Ok(())
+    }
+
+    fn visit_str<E>(self, _: &str) -> Result<(), E> {
+        Ok(())
+    }
+
+    fn visit_unit<E>(self) -> Result<(), E> {
+        Ok(())
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
+        while seq.next_element_seed(Strict)?.is_some() {}
+        Ok(())
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
+        while map.next_key_seed(Strict)?.is_some() {
+            map.next_value_seed(Strict)?;
+        }
+        Ok(())
     }
 }
 
@@ -129,6 +191,24 @@ mod tests {
             assert!(top_level(bad, ["a"]).is_err(), "{bad:?}");
         }
         assert!(top_level("{}", ["a"]).unwrap()[0].is_none());
+    }
+
+    #[test]
+    fn refuses_what_a_strict_consumer_cannot_read() {
+        for bad in [
+            r#"{"b":"\ud800"}"#,
+            r#"{"a":"\ud800"}"#,
+            r#"{"b":1e999999}"#,
+            r#"{"a":{"x":-1e400}}"#,
+            r#"{"\udc00":1}"#,
+            r#"{"b":"\x"}"#,
+            r#"{"b":[1,{"c":"\uZZZZ"}]}"#,
+        ] {
+            assert!(top_level(bad, ["a"]).is_err(), "{bad}");
+            assert!(serde_json::from_str::<serde_json::Value>(bad).is_err(), "the consumer refuses {bad} too");
+        }
+        let fine = r#"{"a":"\ud83d\ude80","b":[1e308,-0.0,18446744073709551616,null,true]}"#;
+        assert!(top_level(fine, ["a"]).is_ok());
     }
 
     #[test]

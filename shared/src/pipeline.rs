@@ -146,17 +146,11 @@ impl App {
             },
             Auth::GitlabToken => None,
         };
-        let derived = RoutingKey::derive(rules.routing, |name| req.header_once(name).ok().flatten());
+        let derived = RoutingKey::derive(rules.routing, |name| req.header_bytes_once(name).ok().flatten());
         let (routing_key, token_digest) = match derived {
             Ok(pair) => pair,
             Err(e) => return Outcome::Unauthorized(e.message()),
         };
-        // HTTP APIs join repeated headers with commas, so a comma means several tokens.
-        if rules.auth == Auth::GitlabToken
-            && req.header_once(GITLAB_TOKEN).ok().flatten().is_some_and(|t| t.contains(','))
-        {
-            return Outcome::Unauthorized("X-Gitlab-Token must be one value (repeated headers are refused)");
-        }
         let credential = match (credential, token_digest) {
             (Some(c), _) => c,
             (None, Some(digest)) => Credential::Token(digest),
@@ -167,11 +161,13 @@ impl App {
         let secret_id = self.config.secret_id(routing_key.as_str());
         let lookup = match within(deadline, self.secrets.get(&secret_id)).await {
             Some(Ok(l)) => l,
-            Some(Err(e)) => return lookup_failed(&secret_id, &e),
-            None => return lookup_failed(&secret_id, &LookupError::Store(timed_out())),
+            Some(Err(e)) => return lookup_failed(&routing_key, &e),
+            None => return lookup_failed(&routing_key, &LookupError::Store(timed_out())),
         };
         facts.cache = Some(lookup.freshness);
-        let verified = within(deadline, self.verified_record(&secret_id, lookup, &credential, &req.body, facts)).await;
+        let verified =
+            within(deadline, self.verified_record(&secret_id, &routing_key, lookup, &credential, &req.body, facts))
+                .await;
         let record = match verified {
             Some(Ok(record)) => record,
             Some(Err(outcome)) => return outcome,
@@ -188,7 +184,9 @@ impl App {
         facts.event = Some(event.to_owned());
         let delivery_id = delivery_id(req, rules);
         facts.delivery_id = Some(delivery_id.clone());
-        let form = is_form(req);
+        // The content type is not signed, so it cannot turn a signed JSON body into a form:
+        // a body that opens a JSON object is read as JSON whatever the header says.
+        let form = is_form(req) && !opens_json_object(&req.body);
         if let (true, FormBodies::Refuse(message)) = (form, rules.form_bodies) {
             return Outcome::UnsupportedMediaType(message);
         }
@@ -226,7 +224,12 @@ impl App {
             routing_key: routing_key.as_str(),
             received_at: humantime::format_rfc3339_millis(SystemTime::now()).to_string(),
             repository: payload::as_string(payload::pointer(&members, rules.repository_pointer)).map(sqs_clean),
-            installation_id: rules.installation_pointer.and_then(|p| payload::as_u64(payload::pointer(&members, p))),
+            // Only an App's own webhook secret vouches for the installation a payload names;
+            // any other hook's owner could claim someone else's installation.
+            installation_id: rules
+                .installation_pointer
+                .filter(|_| routing_key.as_str().starts_with("integration/"))
+                .and_then(|p| payload::as_u64(payload::pointer(&members, p))),
             enterprise_host,
         };
         facts.action = envelope.action.clone();
@@ -239,11 +242,12 @@ impl App {
             let Some(store) = &self.payloads else {
                 return Outcome::TooLarge;
             };
+            let sha256 = hex::encode(Sha256::digest(body));
             let payload_ref = PayloadRef {
                 bucket: store.bucket().to_owned(),
-                key: object_key(rules.name, &envelope.received_at, &delivery_id),
+                key: object_key(rules.name, &envelope.received_at, &delivery_id, &sha256),
                 bytes: body.len(),
-                sha256: hex::encode(Sha256::digest(body)),
+                sha256,
             };
             match within(deadline, store.put(&payload_ref.key, body.as_bytes().to_vec())).await {
                 Some(Ok(())) => {}
@@ -275,6 +279,7 @@ impl App {
     async fn verified_record(
         &self,
         secret_id: &str,
+        routing_key: &RoutingKey,
         mut lookup: Lookup,
         credential: &Credential,
         body: &[u8],
@@ -290,8 +295,15 @@ impl App {
                     return Err(Outcome::Forbidden);
                 }
                 Stored::Malformed(e) => {
-                    tracing::error!(secret_id, error = %e, "secret record is malformed; fix it in Secrets Manager");
-                    return Err(Outcome::Unavailable("secret record unusable, retry later"));
+                    // Answered like a wrong secret: nothing can verify against it, and a
+                    // different status would tell a prober that the key exists.
+                    verify(credential, body, &[DECOY_SECRET]);
+                    tracing::error!(
+                        routing_key = routing_key.loggable(),
+                        error = %e,
+                        "secret record is malformed; fix it in Secrets Manager"
+                    );
+                    return Err(Outcome::Forbidden);
                 }
             }
             if revalidated {
@@ -320,8 +332,8 @@ fn timed_out() -> crate::secret_cache::StoreError {
     crate::secret_cache::StoreError("timed out".into())
 }
 
-fn lookup_failed(secret_id: &str, error: &LookupError) -> Outcome {
-    tracing::warn!(secret_id, error = %error, "secret lookup failed");
+fn lookup_failed(routing_key: &RoutingKey, error: &LookupError) -> Outcome {
+    tracing::warn!(routing_key = routing_key.loggable(), error = %error, "secret lookup failed");
     match error {
         LookupError::Throttled => Outcome::Unavailable("too many lookups for unknown webhooks, retry later"),
         LookupError::Store(_) => Outcome::Unavailable("secret store unavailable, retry later"),
@@ -334,6 +346,10 @@ fn is_form(req: &HttpRequest) -> bool {
             v.split(';').next().unwrap_or("").trim().eq_ignore_ascii_case("application/x-www-form-urlencoded")
         })
     })
+}
+
+fn opens_json_object(body: &[u8]) -> bool {
+    body.iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'{')
 }
 
 /// The delivery's JSON text: the body itself, or the `payload` field of a form body (whose
@@ -381,10 +397,9 @@ fn repeated_credential_header(req: &HttpRequest, rules: &Rules) -> Option<&'stat
         (Auth::HubSignature256, _) => &[HUB_SIGNATURE_256, ENTERPRISE_HOST],
         (Auth::GitlabToken, _) => &[GITLAB_TOKEN],
     };
-    names.iter().find_map(|name| match req.header_once(name) {
+    names.iter().find_map(|name| match req.header_bytes_once(name) {
         Err(HeaderError::Repeated) => Some("a signature, token or routing header appears more than once"),
-        Err(HeaderError::NotText) => Some("a signature, token or routing header is not text"),
-        Ok(_) => None,
+        _ => None,
     })
 }
 

@@ -46,7 +46,7 @@ impl RoutingKey {
     /// so verification does not hash it twice.
     pub fn derive<'a>(
         routing: Routing,
-        header: impl Fn(&'static str) -> Option<&'a str>,
+        header: impl Fn(&'static str) -> Option<&'a [u8]>,
     ) -> Result<(RoutingKey, Option<[u8; 32]>), RoutingError> {
         let get = |name| header(name).ok_or(RoutingError::Missing(name));
         match routing {
@@ -64,9 +64,19 @@ impl RoutingKey {
                 if token.is_empty() {
                     return Err(RoutingError::Missing(GITLAB_TOKEN));
                 }
-                let digest = token_digest(token.as_bytes());
+                // The token's raw bytes: any byte a header may carry is a valid token byte.
+                let digest = token_digest(token);
                 Ok((RoutingKey(format!("token/{}", hex::encode(digest))), Some(digest)))
             }
+        }
+    }
+
+    /// The key as it may appear in logs: a GitLab token digest is cut short, so a log line
+    /// cannot be used to guess a weak token offline.
+    pub fn loggable(&self) -> String {
+        match self.0.strip_prefix("token/") {
+            Some(digest) => format!("token/{}…", &digest[..8.min(digest.len())]),
+            None => self.0.clone(),
         }
     }
 
@@ -79,9 +89,9 @@ impl RoutingKey {
     pub fn parse(key: &str) -> Option<RoutingKey> {
         let mut parts = key.splitn(2, '/');
         let first = parts.next()?;
-        segment(first, TARGET_TYPE).ok()?;
+        segment(first.as_bytes(), TARGET_TYPE).ok()?;
         if let Some(rest) = parts.next() {
-            segment(rest, TARGET_ID).ok()?;
+            segment(rest.as_bytes(), TARGET_ID).ok()?;
         }
         Some(RoutingKey(key.to_owned()))
     }
@@ -94,7 +104,8 @@ impl std::fmt::Display for RoutingKey {
 }
 
 /// One path segment: `[A-Za-z0-9._-]{1,200}`, not `.` or `..`.
-fn segment<'a>(value: &'a str, header: &'static str) -> Result<&'a str, RoutingError> {
+fn segment<'a>(value: &'a [u8], header: &'static str) -> Result<&'a str, RoutingError> {
+    let value = std::str::from_utf8(value).map_err(|_| RoutingError::Malformed(header))?;
     let ok = !value.is_empty()
         && value.len() <= MAX_SEGMENT_LEN
         && value != "."
@@ -114,7 +125,7 @@ mod tests {
 
     fn derive(routing: Routing, headers: &[(&'static str, &'static str)]) -> Result<String, RoutingError> {
         let map: HashMap<_, _> = headers.iter().copied().collect();
-        RoutingKey::derive(routing, |name| map.get(name).copied()).map(|(k, _)| k.0)
+        RoutingKey::derive(routing, |name| map.get(name).map(|v| v.as_bytes())).map(|(k, _)| k.0)
     }
 
     #[test]
@@ -154,6 +165,12 @@ mod tests {
         assert_eq!(RoutingKey::for_gitlab_token("abc").as_str(), key);
         assert_eq!(derive(Routing::TokenDigest, &[(GITLAB_TOKEN, "")]), Err(RoutingError::Missing(GITLAB_TOKEN)));
         assert_eq!(derive(Routing::TokenDigest, &[]), Err(RoutingError::Missing(GITLAB_TOKEN)));
+        // Commas and non-ASCII bytes are part of the token, not a reason to refuse it.
+        assert!(derive(Routing::TokenDigest, &[(GITLAB_TOKEN, "s3cr3t,with,commas")]).is_ok());
+        assert_eq!(
+            derive(Routing::TokenDigest, &[(GITLAB_TOKEN, "pässwörd")]).unwrap(),
+            RoutingKey::for_gitlab_token("pässwörd").to_string()
+        );
     }
 
     #[test]

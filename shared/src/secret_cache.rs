@@ -252,7 +252,11 @@ impl SecretCache {
                     if satisfied || (slot.recently_failed(&policy, now) && slot.servable_stale(&policy, now)) {
                         return Ok(Op::Nop);
                     }
-                } else if !self.misses.lock().expect("bucket lock").take(policy.miss_rate, policy.miss_burst, now) {
+                }
+                // Every read that is not a refresh of a record we hold draws on the budget,
+                // so neither new random keys nor expired "not found" entries are free.
+                let known = matches!(existing.as_deref().map(|slot| &slot.stored), Some(Stored::Found(_)));
+                if !known && !self.misses.lock().expect("bucket lock").take(policy.miss_rate, policy.miss_burst, now) {
                     return Err(LookupError::Throttled);
                 }
                 self.store_calls.fetch_add(1, Ordering::Relaxed);
@@ -412,8 +416,24 @@ mod tests {
         assert_eq!(throttled, 50 - calls);
         // Known keys are not throttled: a cached key keeps answering.
         cache.get("random-0").await.unwrap();
+        assert!(cache.get("random-0").await.is_ok());
         tokio::time::advance(Duration::from_secs(1)).await;
         assert!(cache.get("random-new").await.is_ok(), "the bucket refills");
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn expired_negatives_draw_on_the_budget_but_known_records_refresh_freely() {
+        let (store, _) = setup();
+        let policy = CachePolicy { miss_rate: 0.0001, miss_burst: 4.0, ..CachePolicy::default() };
+        let cache = SecretCache::new(store.clone(), policy);
+        cache.get("k").await.unwrap();
+        for key in ["a", "b", "c"] {
+            assert!(matches!(cache.get(key).await.unwrap().stored, Stored::NotFound));
+        }
+        tokio::time::advance(Duration::from_secs(301)).await;
+        assert_eq!(cache.get("k").await.unwrap().freshness, Freshness::Miss, "a held record refreshes");
+        assert!(matches!(cache.get("a").await, Err(LookupError::Throttled)), "an expired negative is not free");
+        assert_eq!(store.calls.load(Ordering::SeqCst), 5);
     }
 
     #[tokio::test(start_paused = true)]

@@ -59,14 +59,18 @@ impl SecretRecord {
         Ok(SecretRecord { team_id, connection_id, secrets })
     }
 
-    /// Reads a stored value: a JSON object as documented, or else the whole string is one secret.
+    /// Reads a stored value: a JSON object as documented, or else the whole string is one
+    /// secret (so a plain secret that merely starts with `{` still works).
     pub fn parse(value: &str) -> Result<Self, RecordError> {
-        if value.trim_start().starts_with('{') {
-            let stored: Stored = serde_json::from_str(value).map_err(|e| RecordError::NotAnObject(e.to_string()))?;
-            SecretRecord::new(stored.team_id, stored.connection_id, stored.secrets)
-        } else {
-            SecretRecord::new(None, None, vec![value.to_owned()])
+        if !matches!(serde_json::from_str::<serde_json::Value>(value), Ok(serde_json::Value::Object(_))) {
+            return SecretRecord::new(None, None, vec![value.to_owned()]);
         }
+        // serde's messages quote the offending value, which may be a secret: keep only where.
+        let stored: Stored = serde_json::from_str(value).map_err(|e| {
+            RecordError::NotAnObject(format!("{:?} error at line {} column {}", e.classify(), e.line(), e.column()))
+        })?;
+        let nonempty = |v: Option<String>| v.filter(|s| !s.is_empty());
+        SecretRecord::new(nonempty(stored.team_id), nonempty(stored.connection_id), stored.secrets)
     }
 
     pub fn secrets(&self) -> &[String] {
@@ -124,6 +128,26 @@ mod tests {
         assert!(matches!(SecretRecord::parse(r#"{"team_id":"t"}"#), Err(RecordError::NotAnObject(_))));
         assert!(matches!(SecretRecord::parse(r#"{"secret":["typo"]}"#), Err(RecordError::NotAnObject(_))));
         assert!(matches!(SecretRecord::parse(r#"{"secrets":"one"}"#), Err(RecordError::NotAnObject(_))));
+    }
+
+    #[test]
+    fn errors_never_quote_the_stored_value() {
+        for bad in [
+            r#"{"secrets":"hunter2-TOP-SECRET"}"#,
+            r#"{"secrets":["ok"],"hunter2-TOP-SECRET":1}"#,
+            r#"{"secrets":[7]}"#,
+        ] {
+            let e = SecretRecord::parse(bad).unwrap_err().to_string();
+            assert!(!e.contains("hunter2"), "{e}");
+        }
+    }
+
+    #[test]
+    fn plain_secrets_that_look_like_json_are_still_secrets() {
+        assert_eq!(SecretRecord::parse("{not-json-secret").unwrap().secrets(), ["{not-json-secret"]);
+        assert_eq!(SecretRecord::parse("[1,2]").unwrap().secrets(), ["[1,2]"]);
+        let r = SecretRecord::parse(r#"{"team_id":"","secrets":["s"]}"#).unwrap();
+        assert_eq!(r.team_id, None, "an empty team id is no team id (SQS refuses empty attributes)");
     }
 
     #[test]
