@@ -21,6 +21,9 @@ pub struct Config {
     pub max_message_bytes: usize,
     /// S3 bucket for payloads too big for one queue message (`PAYLOAD_BUCKET`).
     pub payload_bucket: Option<String>,
+    /// Emit EMF metric lines (`METRICS=emf|off`; on by default inside Lambda only, so tests
+    /// and benchmarks stay quiet).
+    pub metrics: bool,
 }
 
 /// A missing or invalid setting, named so the one start-up log line says what to fix.
@@ -102,6 +105,12 @@ impl Config {
             max_body_bytes,
             max_message_bytes: SQS_MAX_MESSAGE_BYTES,
             payload_bucket: get("PAYLOAD_BUCKET"),
+            metrics: match get("METRICS").as_deref() {
+                None => get("AWS_LAMBDA_FUNCTION_NAME").is_some(),
+                Some("emf") => true,
+                Some("off") => false,
+                Some(other) => return Err(ConfigError(format!("METRICS must be emf or off, got {other:?}"))),
+            },
         })
     }
 

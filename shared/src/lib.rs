@@ -8,6 +8,7 @@ pub mod config;
 pub mod envelope;
 pub mod http;
 pub mod lambda;
+pub mod metrics;
 pub mod payload;
 pub mod payload_store;
 pub mod pipeline;

@@ -65,6 +65,7 @@ struct Facts {
     delivery_id: Option<String>,
     team_id: Option<String>,
     cache: Option<Freshness>,
+    forward_latency: Option<std::time::Duration>,
 }
 
 impl App {
@@ -92,9 +93,21 @@ impl App {
 
     pub async fn handle(&self, request: &HttpRequest) -> HttpResponse {
         let started = Instant::now();
+        let calls_before = self.secrets.store_calls();
         let mut facts = Facts::default();
         let outcome = self.process(request, &mut facts).await;
         let response = outcome.response();
+        if self.config.metrics {
+            let m = crate::metrics::DeliveryMetrics {
+                provider: self.config.provider.name(),
+                outcome: outcome.label(),
+                verification_failed: matches!(outcome, Outcome::Unauthorized(_) | Outcome::Forbidden),
+                secrets_manager_calls: self.secrets.store_calls().saturating_sub(calls_before),
+                forward_latency_ms: facts.forward_latency.map(|d| d.as_secs_f64() * 1e3),
+            };
+            let now = SystemTime::now().duration_since(SystemTime::UNIX_EPOCH).unwrap_or_default().as_millis();
+            crate::metrics::emit(&crate::metrics::emf_line(&m, now));
+        }
         tracing::info!(
             provider = self.config.provider.name(),
             event = facts.event.as_deref(),
@@ -233,6 +246,7 @@ impl App {
             enterprise_host,
         };
         facts.action = envelope.action.clone();
+        let forward_started = Instant::now();
         let fifo = self.config.is_fifo();
         let mut message = envelope.message(String::new(), fifo);
         if message_size(&message) + envelope.json_len(body) <= self.config.max_message_bytes && sqs_safe(body) {
@@ -259,7 +273,9 @@ impl App {
             }
             message.body = envelope.to_json_with_ref(&payload_ref);
         }
-        self.send(message, deadline, delivery_id).await
+        let outcome = self.send(message, deadline, delivery_id).await;
+        facts.forward_latency = Some(forward_started.elapsed());
+        outcome
     }
 
     /// 202 only once the queue has the message.

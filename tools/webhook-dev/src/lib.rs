@@ -5,3 +5,4 @@ pub mod event;
 pub mod local;
 pub mod manifest;
 pub mod runtime_api;
+pub mod serve;

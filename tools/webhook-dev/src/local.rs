@@ -62,6 +62,18 @@ impl Aws {
         }
     }
 
+    /// The current value of secret `id`, or `None` when there is no such secret.
+    pub async fn get_secret(&self, id: &str) -> Result<Option<String>, String> {
+        use aws_sdk_secretsmanager::operation::get_secret_value::GetSecretValueError;
+        match self.secrets.get_secret_value().secret_id(id).send().await {
+            Ok(out) => Ok(out.secret_string),
+            Err(e) if matches!(e.as_service_error(), Some(GetSecretValueError::ResourceNotFoundException(_))) => {
+                Ok(None)
+            }
+            Err(e) => Err(err(e)),
+        }
+    }
+
     pub async fn delete_secret(&self, id: &str) -> Result<(), String> {
         self.secrets
             .delete_secret()

@@ -12,7 +12,12 @@ use webhook_intake::lambda::ProxyResponse;
 use webhook_intake::Provider;
 
 #[derive(Parser)]
-#[command(name = "webhook-dev", version, about = "Developer and operator tooling for the webhook intake")]
+#[command(
+    name = "webhook-dev",
+    version,
+    about = "Developer and operator tooling for the webhook intake",
+    long_about = "Developer and operator tooling for the webhook intake.\n\nAWS commands (provision, demo, measure, serve) use the standard AWS environment (AWS_REGION, AWS_PROFILE, AWS_ENDPOINT_URL, ...)."
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -20,6 +25,74 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
+    /// Print the header a provider would send for a body: X-Hub-Signature-256 (GitHub, GHES)
+    /// or X-Gitlab-Token (GitLab).
+    Sign {
+        /// github, github-enterprise or gitlab.
+        #[arg(long)]
+        provider: String,
+        /// GitHub webhook secret or GitLab token.
+        #[arg(long)]
+        secret: String,
+        /// File holding the body (signed byte for byte).
+        #[arg(long, conflicts_with = "body")]
+        payload: Option<PathBuf>,
+        /// The body as a string.
+        #[arg(long)]
+        body: Option<String>,
+    },
+    /// Deliver a payload to a URL exactly as the provider would (all headers, signature,
+    /// fresh delivery GUID) and print the status and body.
+    Send {
+        /// Full webhook URL, e.g. https://abc.execute-api.eu-west-1.amazonaws.com/api/github/webhook
+        #[arg(long)]
+        url: String,
+        #[arg(long)]
+        provider: String,
+        /// X-GitHub-Event / X-Gitlab-Event value.
+        #[arg(long)]
+        event: String,
+        #[arg(long)]
+        payload: PathBuf,
+        #[arg(long)]
+        secret: String,
+        /// GitHub: installation target `type/id`; GHES: enterprise host. Not used for GitLab.
+        #[arg(long, default_value = "")]
+        target: String,
+        /// Delivery id (default: a fresh GUID, as a new delivery gets).
+        #[arg(long)]
+        delivery_id: Option<String>,
+    },
+    /// Serve the three real handlers on a local port at their API paths, configured from the
+    /// same environment as the functions (QUEUE_URL, SECRET_PREFIX, PAYLOAD_BUCKET, ...).
+    Serve {
+        #[arg(long, default_value = "127.0.0.1:8080")]
+        listen: std::net::SocketAddr,
+    },
+    /// Create or rotate a secret record and print what to give the customer.
+    Provision {
+        #[arg(long)]
+        provider: String,
+        /// GitHub: `type/id` (e.g. organization/123, integration/789 for an App); GHES: the
+        /// enterprise host. GitLab: not needed (the token is the key).
+        #[arg(long)]
+        routing_key: Option<String>,
+        #[arg(long)]
+        team_id: Option<String>,
+        #[arg(long)]
+        connection_id: Option<String>,
+        /// Add a secret (first, so it is tried first); generated when no value is given.
+        #[arg(long, num_args = 0..=1, default_missing_value = "")]
+        add_secret: Option<String>,
+        /// Remove a secret (GitLab: delete the record of that token).
+        #[arg(long)]
+        remove_secret: Option<String>,
+        #[arg(long, default_value = "webhooks")]
+        secret_prefix: String,
+        /// Base URL of the deployed API (the stack's output), to print the webhook URL.
+        #[arg(long)]
+        api_url: Option<String>,
+    },
     /// Print an API Gateway event for a payload, signed as the provider would sign it.
     Event {
         /// github, github-enterprise or gitlab.
@@ -67,6 +140,19 @@ enum Command {
         #[arg(required = true)]
         events: Vec<PathBuf>,
     },
+    /// Measure each function binary: exec → first Runtime API `next`, exec → first response,
+    /// and peak memory handling a large GitHub delivery (against the configured AWS endpoint).
+    Measure {
+        /// Where the built function binaries are (measure release builds).
+        #[arg(long, default_value = "target/release")]
+        bin_dir: PathBuf,
+        /// Size of the large delivery's payload.
+        #[arg(long, default_value_t = 6 << 20)]
+        payload_bytes: usize,
+        /// Cold starts measured per binary (the median is reported).
+        #[arg(long, default_value_t = 5)]
+        runs: usize,
+    },
     /// Create the dev secret records and a queue, send every sample in events/ through the
     /// real binaries, and print the responses and the envelopes read back from the queue.
     Demo {
@@ -89,11 +175,42 @@ enum Command {
 #[tokio::main]
 async fn main() -> ExitCode {
     let result = match Cli::parse().command {
+        Command::Sign { provider, secret, payload, body } => sign_command(&provider, &secret, payload, body),
+        Command::Send { url, provider, event, payload, secret, target, delivery_id } => {
+            send_command(&url, &provider, &event, &payload, &secret, &target, delivery_id).await
+        }
+        Command::Serve { listen } => match webhook_dev::serve::apps_from_env().await {
+            Ok(apps) => webhook_dev::serve::serve(listen, apps).await,
+            Err(e) => Err(e),
+        },
+        Command::Provision {
+            provider,
+            routing_key,
+            team_id,
+            connection_id,
+            add_secret,
+            remove_secret,
+            secret_prefix,
+            api_url,
+        } => {
+            provision(
+                &provider,
+                routing_key,
+                team_id,
+                connection_id,
+                add_secret,
+                remove_secret,
+                &secret_prefix,
+                api_url,
+            )
+            .await
+        }
         Command::Event { provider, event, payload, secret, target, format, signatures, delivery_id, base64 } => {
             event_command(&provider, &event, &payload, &secret, &target, format, signatures, delivery_id, base64)
         }
         Command::Events { root } => events_command(&root),
         Command::Invoke { binary, logs, events } => invoke_command(&binary, logs, &events).await,
+        Command::Measure { bin_dir, payload_bytes, runs } => measure(&bin_dir, payload_bytes, runs).await,
         Command::Demo { root, bin_dir, secret_prefix, queue_name, logs } => {
             demo(&root, &bin_dir, &secret_prefix, &queue_name, logs).await
         }
@@ -229,6 +346,277 @@ async fn demo(root: &Path, bin_dir: &Path, prefix: &str, queue_name: &str, logs:
     );
     if mismatches > 0 || messages.len() != accepted {
         return Err(format!("{mismatches} unexpected statuses; {accepted} accepted vs {} queued", messages.len()));
+    }
+    Ok(())
+}
+
+/// A push payload of about `bytes` bytes with realistic commit objects.
+fn large_push(bytes: usize) -> Vec<u8> {
+    let commit = r#"{"id":"0d1a26e67d8f5eaf1f6ba5c57fc3c7d91ac0fd1c","message":"Update README.md","timestamp":"2019-05-15T15:20:41Z","url":"https://github.com/Codertocat/Hello-World/commit/0d1a26e67d8f5eaf1f6ba5c57fc3c7d91ac0fd1c","author":{"name":"Codertocat","email":"21031067+Codertocat@users.noreply.github.com"},"added":[],"removed":[],"modified":["README.md"]}"#;
+    let mut out =
+        String::from(r#"{"ref":"refs/heads/main","repository":{"full_name":"Codertocat/Hello-World"},"commits":["#);
+    while out.len() + commit.len() + 2 < bytes {
+        if !out.ends_with('[') {
+            out.push(',');
+        }
+        out.push_str(commit);
+    }
+    out.push_str("]}");
+    out.into_bytes()
+}
+
+async fn measure(bin_dir: &Path, payload_bytes: usize, runs: usize) -> Result<(), String> {
+    const SECRET: &str = "measure-secret";
+    let aws = Aws::from_env().await;
+    let queue_url = aws.create_queue("webhook-intake-measure").await?;
+    aws.create_bucket("webhook-intake-measure-payloads").await?;
+    let prefix = "measure";
+    let record = format!(r#"{{"team_id":"t_measure","secrets":["{SECRET}"]}}"#);
+    aws.put_secret(&format!("{prefix}/github/repository/1"), &record).await?;
+    aws.put_secret(&format!("{prefix}/github-enterprise/ghe.example.com"), &record).await?;
+    let token_key = webhook_intake::routing_key::RoutingKey::for_gitlab_token(SECRET);
+    aws.put_secret(&format!("{prefix}/gitlab/{token_key}"), &record).await?;
+    let env = vec![
+        ("QUEUE_URL".to_owned(), queue_url.clone()),
+        ("SECRET_PREFIX".to_owned(), prefix.to_owned()),
+        ("PAYLOAD_BUCKET".to_owned(), "webhook-intake-measure-payloads".to_owned()),
+    ];
+    let small = br#"{"ref":"refs/heads/main","repository":{"full_name":"o/r"}}"#;
+    let event_for = |provider: Provider, body: &[u8], id: &str| {
+        let (event, target) = match provider {
+            Provider::GitHub => ("push", "repository/1"),
+            Provider::GitHubEnterprise => ("push", "ghe.example.com"),
+            Provider::GitLab => ("Push Hook", ""),
+        };
+        let delivery =
+            Delivery { provider, event, body, secret: SECRET, delivery_id: id, target, signatures: Signatures::Sha256 };
+        serde_json::to_vec(&api_gateway_event(
+            Format::HttpApi,
+            provider.rules().route,
+            &delivery.headers(),
+            body,
+            false,
+        ))
+        .expect("JSON value serializes")
+    };
+    println!("{:<28} {:>10} {:>12} {:>16} {:>10}", "binary", "size", "exec→next", "exec→response", "idle RSS");
+    let median = |mut v: Vec<std::time::Duration>| {
+        v.sort();
+        v[v.len() / 2]
+    };
+    for provider in Provider::ALL {
+        let binary = bin_dir.join(format!("{}-webhook", provider.name()));
+        let size = std::fs::metadata(&binary).map_err(|e| format!("{}: {e}", binary.display()))?.len();
+        let (mut to_next, mut to_response, mut idle) = (Vec::new(), Vec::new(), 0);
+        for run in 0..runs.max(1) {
+            let mut function = FunctionProcess::spawn(&binary, &env, false).await.map_err(|e| e.to_string())?;
+            to_next.push(
+                function.wait_ready(std::time::Duration::from_secs(10)).await.ok_or("function never asked for work")?,
+            );
+            let reply = function.invoke(event_for(provider, small, &format!("measure-small-{run}"))).await?;
+            to_response.push(function.started.elapsed());
+            let status = response_of(reply)?.status_code;
+            if status != 202 {
+                return Err(format!("{}: small delivery answered {status}", provider.name()));
+            }
+            idle = function.peak_rss().unwrap_or(0);
+        }
+        println!(
+            "{:<28} {:>8.1}MB {:>10.2}ms {:>14.2}ms {:>8.1}MB",
+            binary.display(),
+            size as f64 / 1e6,
+            median(to_next).as_secs_f64() * 1e3,
+            median(to_response).as_secs_f64() * 1e3,
+            idle as f64 / 1e6
+        );
+    }
+    // Peak memory for one large delivery, in a fresh process (GitHub function).
+    let binary = bin_dir.join("github-webhook");
+    let mut function = FunctionProcess::spawn(&binary, &env, false).await.map_err(|e| e.to_string())?;
+    function.wait_ready(std::time::Duration::from_secs(10)).await.ok_or("function never asked for work")?;
+    function.invoke(event_for(Provider::GitHub, small, "measure-warm")).await?;
+    let before = function.peak_rss().unwrap_or(0);
+    let body = large_push(payload_bytes);
+    let event = event_for(Provider::GitHub, &body, "measure-large");
+    let event_len = event.len();
+    let started = std::time::Instant::now();
+    let response = response_of(function.invoke(event).await?)?;
+    let took = started.elapsed();
+    let peak = function.peak_rss().unwrap_or(0);
+    println!();
+    println!(
+        "large delivery: payload {:.2} MiB (event {:.2} MiB) → {} in {:.1} ms; peak RSS {:.1} MB (before {:.1} MB); \
+         budget 4 × payload + 20 MB = {:.1} MB",
+        body.len() as f64 / (1 << 20) as f64,
+        event_len as f64 / (1 << 20) as f64,
+        response.status_code,
+        took.as_secs_f64() * 1e3,
+        peak as f64 / 1e6,
+        before as f64 / 1e6,
+        (4 * body.len()) as f64 / 1e6 + 20.0
+    );
+    aws.drain(&queue_url).await?;
+    if response.status_code != 202 {
+        return Err(format!("large delivery answered {}: {}", response.status_code, response.body));
+    }
+    Ok(())
+}
+
+fn provider_named(name: &str) -> Result<Provider, String> {
+    Provider::from_name(name).ok_or_else(|| format!("unknown provider {name:?} (github, github-enterprise, gitlab)"))
+}
+
+fn sign_command(provider: &str, secret: &str, payload: Option<PathBuf>, body: Option<String>) -> Result<(), String> {
+    let provider = provider_named(provider)?;
+    let body = match (payload, body) {
+        (Some(path), _) => std::fs::read(&path).map_err(|e| format!("{}: {e}", path.display()))?,
+        (None, Some(body)) => body.into_bytes(),
+        (None, None) => return Err("give the body with --payload FILE or --body STRING".into()),
+    };
+    match provider {
+        Provider::GitLab => println!("X-Gitlab-Token: {secret}"),
+        _ => println!("X-Hub-Signature-256: {}", webhook_intake::verification::sign_github(secret.as_bytes(), &body)),
+    }
+    Ok(())
+}
+
+async fn send_command(
+    url: &str,
+    provider: &str,
+    event: &str,
+    payload: &Path,
+    secret: &str,
+    target: &str,
+    delivery_id: Option<String>,
+) -> Result<(), String> {
+    let provider = provider_named(provider)?;
+    if provider != Provider::GitLab && target.is_empty() {
+        return Err("--target is required for GitHub (type/id) and GHES (host)".into());
+    }
+    let body = std::fs::read(payload).map_err(|e| format!("{}: {e}", payload.display()))?;
+    let delivery_id = delivery_id.unwrap_or_else(|| uuid::Uuid::new_v4().to_string());
+    let headers = Delivery {
+        provider,
+        event,
+        body: &body,
+        secret,
+        delivery_id: &delivery_id,
+        target,
+        signatures: Signatures::Both,
+    }
+    .headers();
+    let url = url.to_owned();
+    let (status, text) = tokio::task::spawn_blocking(move || {
+        let agent: ureq::Agent = ureq::Agent::config_builder().http_status_as_error(false).build().into();
+        let mut request = agent.post(&url);
+        for (name, value) in &headers {
+            request = request.header(name, value);
+        }
+        let mut response = request.send(&body[..]).map_err(|e| format!("{url}: {e}"))?;
+        let status = response.status().as_u16();
+        let text = response.body_mut().read_to_string().map_err(|e| format!("reading the response: {e}"))?;
+        Ok::<_, String>((status, text))
+    })
+    .await
+    .map_err(|e| e.to_string())??;
+    println!("delivery {delivery_id}: {status} {text}");
+    if status >= 400 {
+        return Err(format!("the endpoint answered {status}"));
+    }
+    Ok(())
+}
+
+fn random_secret() -> Result<String, String> {
+    let mut bytes = [0u8; 32];
+    getrandom::fill(&mut bytes).map_err(|e| format!("no randomness: {e}"))?;
+    Ok(hex::encode(bytes))
+}
+
+#[allow(clippy::too_many_arguments)]
+async fn provision(
+    provider: &str,
+    routing_key: Option<String>,
+    team_id: Option<String>,
+    connection_id: Option<String>,
+    add_secret: Option<String>,
+    remove_secret: Option<String>,
+    prefix: &str,
+    api_url: Option<String>,
+) -> Result<(), String> {
+    use webhook_intake::routing_key::RoutingKey;
+    use webhook_intake::secret_record::SecretRecord;
+    let provider = provider_named(provider)?;
+    if add_secret.is_none() && remove_secret.is_none() && team_id.is_none() && connection_id.is_none() {
+        return Err("nothing to do: give --add-secret, --remove-secret, --team-id or --connection-id".into());
+    }
+    let added = match add_secret {
+        Some(s) if s.is_empty() => Some(random_secret()?),
+        other => other,
+    };
+    let aws = Aws::from_env().await;
+    let url = api_url.map(|base| format!("{}{}", base.trim_end_matches('/'), provider.rules().route));
+    if provider == Provider::GitLab {
+        // The token is the routing key: a new token is a new record, removing one deletes it.
+        if routing_key.is_some() {
+            return Err("GitLab records are keyed by their token; drop --routing-key".into());
+        }
+        if let Some(token) = remove_secret {
+            let id = format!("{prefix}/gitlab/{}", RoutingKey::for_gitlab_token(&token));
+            aws.delete_secret(&id).await?;
+            println!("deleted {id}");
+        }
+        if let Some(token) = added {
+            let id = format!("{prefix}/gitlab/{}", RoutingKey::for_gitlab_token(&token));
+            let record = SecretRecord::new(team_id, connection_id, vec![token.clone()]).map_err(|e| e.to_string())?;
+            aws.put_secret(&id, &record.to_json()).await?;
+            println!("record   {id}");
+            if let Some(url) = url {
+                println!("URL      {url}");
+            }
+            println!("token    {token}");
+            println!("In GitLab: Settings > Webhooks, URL above, Secret token above, SSL verification on.");
+        }
+        return Ok(());
+    }
+    let key = routing_key.ok_or("--routing-key is required for GitHub (type/id) and GHES (host)")?;
+    let key = if provider == Provider::GitHubEnterprise { key.to_ascii_lowercase() } else { key };
+    let parsed =
+        RoutingKey::parse(&key).ok_or_else(|| format!("{key:?} is not a routing key ([A-Za-z0-9._-], type/id)"))?;
+    if (provider == Provider::GitHub) != key.contains('/') {
+        return Err(format!("{key:?}: GitHub keys are type/id, GHES keys are a host"));
+    }
+    let id = format!("{prefix}/{}/{parsed}", provider.name());
+    let existing = match aws.get_secret(&id).await? {
+        Some(value) => Some(SecretRecord::parse(&value).map_err(|e| format!("{id}: existing record unusable: {e}"))?),
+        None => None,
+    };
+    let (old_team, old_connection, mut secrets) = match existing {
+        Some(r) => (r.team_id.clone(), r.connection_id.clone(), r.secrets().to_vec()),
+        None => (None, None, Vec::new()),
+    };
+    if let Some(secret) = &added {
+        secrets.retain(|s| s != secret);
+        secrets.insert(0, secret.clone());
+    }
+    if let Some(secret) = &remove_secret {
+        if !secrets.contains(secret) {
+            return Err(format!("{id} does not hold that secret"));
+        }
+        secrets.retain(|s| s != secret);
+        if secrets.is_empty() {
+            return Err(format!("refusing to remove the last secret of {id}: add the new one first"));
+        }
+    }
+    let record = SecretRecord::new(team_id.or(old_team), connection_id.or(old_connection), secrets)
+        .map_err(|e| format!("{id}: {e}"))?;
+    aws.put_secret(&id, &record.to_json()).await?;
+    println!("record   {id}  ({} secret(s), newest first)", record.secrets().len());
+    if let Some(url) = url {
+        println!("URL      {url}");
+    }
+    if let Some(secret) = added {
+        println!("secret   {secret}");
+        println!("On GitHub: webhook URL above, content type application/json, secret above.");
     }
     Ok(())
 }

@@ -172,8 +172,8 @@ pub struct FunctionProcess {
     pub api: RuntimeApi,
     pub started: Instant,
     child: tokio::process::Child,
-    /// The function's last log lines, to explain a failure.
-    recent_logs: Arc<Mutex<VecDeque<String>>>,
+    /// Everything the function wrote to stdout (log lines and metric lines).
+    logs: Arc<Mutex<Vec<String>>>,
 }
 
 impl FunctionProcess {
@@ -196,9 +196,9 @@ impl FunctionProcess {
             .kill_on_drop(true);
         let started = Instant::now();
         let mut child = command.spawn()?;
-        let recent_logs = Arc::new(Mutex::new(VecDeque::new()));
+        let logs = Arc::new(Mutex::new(Vec::new()));
         if let Some(stdout) = child.stdout.take() {
-            let recent = recent_logs.clone();
+            let recent = logs.clone();
             tokio::spawn(async move {
                 use tokio::io::AsyncBufReadExt;
                 let mut lines = tokio::io::BufReader::new(stdout).lines();
@@ -207,14 +207,13 @@ impl FunctionProcess {
                         println!("{line}");
                     }
                     let mut recent = recent.lock().unwrap();
-                    if recent.len() == 20 {
-                        recent.pop_front();
+                    if recent.len() < 1_000_000 {
+                        recent.push(line);
                     }
-                    recent.push_back(line);
                 }
             });
         }
-        Ok(FunctionProcess { api, started, child, recent_logs })
+        Ok(FunctionProcess { api, started, child, logs })
     }
 
     /// Sends one event and returns the function's reply; fails at once if the process exits.
@@ -229,13 +228,40 @@ impl FunctionProcess {
         reply.map_err(|e| {
             // Give the log reader a moment to take the last lines.
             std::thread::sleep(Duration::from_millis(50));
-            let logs: Vec<String> = self.recent_logs.lock().unwrap().iter().cloned().collect();
+            let logs = self.logs.lock().unwrap();
             if logs.is_empty() {
                 e
             } else {
-                format!("{e}; its last log lines:\n{}", logs.join("\n"))
+                format!("{e}; its last log lines:\n{}", logs[logs.len().saturating_sub(20)..].join("\n"))
             }
         })
+    }
+
+    /// Every line the function has written to stdout so far.
+    pub fn logs(&self) -> Vec<String> {
+        self.logs.lock().unwrap().clone()
+    }
+
+    /// Peak resident memory of the process so far (`VmHWM`, Linux), in bytes.
+    pub fn peak_rss(&self) -> Option<u64> {
+        let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id()?)).ok()?;
+        let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
+        let kib: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
+        Some(kib * 1024)
+    }
+
+    /// Waits until the function has asked for its first event (its start-up is over).
+    pub async fn wait_ready(&self, timeout: Duration) -> Option<Duration> {
+        let deadline = Instant::now() + timeout;
+        loop {
+            if let Some(at) = self.api.first_next() {
+                return Some(at.duration_since(self.started));
+            }
+            if Instant::now() > deadline {
+                return None;
+            }
+            tokio::time::sleep(Duration::from_micros(200)).await;
+        }
     }
 
     /// Waits for the process to exit (e.g. after a start-up failure).
