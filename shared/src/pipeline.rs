@@ -179,8 +179,7 @@ impl App {
         };
         facts.cache = Some(lookup.freshness);
         let verified =
-            within(deadline, self.verified_record(&secret_id, &routing_key, lookup, &credential, &req.body, facts))
-                .await;
+            within(deadline, self.verified_record(&secret_id, &routing_key, lookup, &credential, req, facts)).await;
         let record = match verified {
             Some(Ok(record)) => record,
             Some(Err(outcome)) => return outcome,
@@ -298,13 +297,16 @@ impl App {
         routing_key: &RoutingKey,
         mut lookup: Lookup,
         credential: &Credential,
-        body: &[u8],
+        req: &HttpRequest,
         facts: &mut Facts,
     ) -> Result<Arc<SecretRecord>, Outcome> {
+        let body = &req.body[..];
         let mut revalidated = false;
         loop {
             match &lookup.stored {
-                Stored::Found(record) if verify(credential, body, record.secrets()) => return Ok(record.clone()),
+                Stored::Found(record) if verify(credential, body, record.secrets()) && signed(req, record) => {
+                    return Ok(record.clone());
+                }
                 Stored::Found(_) => {}
                 Stored::NotFound => {
                     verify(credential, body, &[DECOY_SECRET]);
@@ -404,6 +406,23 @@ fn verify<S: AsRef<[u8]>>(credential: &Credential, body: &[u8], secrets: &[S]) -
         Credential::Hub(sig) => verify_github(sig, body, secrets).is_some(),
         Credential::Token(digest) => verify_token(digest, secrets).is_some(),
     }
+}
+
+/// When the record holds GitLab signing tokens, the Standard Webhooks signature must verify
+/// against one of them, with a timestamp within five minutes of now.
+fn signed(req: &HttpRequest, record: &SecretRecord) -> bool {
+    let keys = record.signing_keys();
+    if keys.is_empty() {
+        return true;
+    }
+    let header = |name| req.header_once(name).ok().flatten();
+    let (Some(id), Some(timestamp), Some(signatures)) =
+        (header("webhook-id"), header("webhook-timestamp"), header("webhook-signature"))
+    else {
+        return false;
+    };
+    let now = SystemTime::now().duration_since(SystemTime::UNIX_EPOCH).unwrap_or_default().as_secs();
+    crate::verification::verify_standard_webhook(id, timestamp, &req.body, signatures, keys, now).is_ok()
 }
 
 /// Two values for a header that proves or routes a delivery make it ambiguous: refused.

@@ -126,7 +126,8 @@ static GITLAB: Rules = Rules {
     routing: Routing::TokenDigest,
     event_header: "x-gitlab-event",
     form_bodies: FormBodies::Never,
-    delivery_id_headers: &["idempotency-key", "x-gitlab-event-uuid"],
+    // `webhook-id` is sent with signing tokens (Standard Webhooks).
+    delivery_id_headers: &["webhook-id", "idempotency-key", "x-gitlab-event-uuid"],
     default_events: &["Merge Request Hook", "Push Hook", "Note Hook", "Vulnerability Hook"],
     ping_event: None,
     // Only comments on merge requests matter to PR scanning.

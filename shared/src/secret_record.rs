@@ -11,6 +11,10 @@ pub struct SecretRecord {
     pub team_id: Option<String>,
     pub connection_id: Option<String>,
     secrets: Vec<String>,
+    /// GitLab signing tokens (`whsec_…`), kept as given and as decoded keys. When present, a
+    /// delivery must also carry a valid Standard Webhooks signature for one of them.
+    signing_secrets: Vec<String>,
+    signing_keys: Vec<Vec<u8>>,
 }
 
 /// Why a stored value is not a usable record (an operator error, never the sender's).
@@ -19,6 +23,7 @@ pub enum RecordError {
     NotAnObject(String),
     NoSecrets,
     EmptySecret,
+    BadSigningSecret,
 }
 
 impl std::fmt::Display for RecordError {
@@ -27,6 +32,7 @@ impl std::fmt::Display for RecordError {
             RecordError::NotAnObject(e) => write!(f, "record is JSON but not a valid record object: {e}"),
             RecordError::NoSecrets => f.write_str("record has an empty \"secrets\" list"),
             RecordError::EmptySecret => f.write_str("record contains an empty secret"),
+            RecordError::BadSigningSecret => f.write_str("a signing secret is not whsec_<base64> of at least 16 bytes"),
         }
     }
 }
@@ -41,6 +47,8 @@ struct Stored {
     #[serde(default)]
     connection_id: Option<String>,
     secrets: Vec<String>,
+    #[serde(default)]
+    signing_secrets: Vec<String>,
 }
 
 impl SecretRecord {
@@ -56,7 +64,26 @@ impl SecretRecord {
         if secrets.iter().any(|s| s.is_empty()) {
             return Err(RecordError::EmptySecret);
         }
-        Ok(SecretRecord { team_id, connection_id, secrets })
+        Ok(SecretRecord { team_id, connection_id, secrets, signing_secrets: Vec::new(), signing_keys: Vec::new() })
+    }
+
+    /// The same record, also requiring a Standard Webhooks signature by one of `signing`.
+    pub fn with_signing_secrets(mut self, signing: Vec<String>) -> Result<Self, RecordError> {
+        let keys = signing
+            .iter()
+            .map(|s| match crate::verification::signing_key(s) {
+                Ok(key) if s.starts_with("whsec_") && key.len() >= 16 => Ok(key),
+                _ => Err(RecordError::BadSigningSecret),
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        self.signing_secrets = signing;
+        self.signing_keys = keys;
+        Ok(self)
+    }
+
+    /// Decoded signing keys; empty when the record does not require signatures.
+    pub fn signing_keys(&self) -> &[Vec<u8>] {
+        &self.signing_keys
     }
 
     /// Reads a stored value: a JSON object as documented, or else the whole string is one
@@ -70,7 +97,8 @@ impl SecretRecord {
             RecordError::NotAnObject(format!("{:?} error at line {} column {}", e.classify(), e.line(), e.column()))
         })?;
         let nonempty = |v: Option<String>| v.filter(|s| !s.is_empty());
-        SecretRecord::new(nonempty(stored.team_id), nonempty(stored.connection_id), stored.secrets)
+        SecretRecord::new(nonempty(stored.team_id), nonempty(stored.connection_id), stored.secrets)?
+            .with_signing_secrets(stored.signing_secrets)
     }
 
     pub fn secrets(&self) -> &[String] {
@@ -79,12 +107,15 @@ impl SecretRecord {
 
     /// The JSON stored in Secrets Manager for this record.
     pub fn to_json(&self) -> String {
-        serde_json::json!({
+        let mut value = serde_json::json!({
             "team_id": self.team_id,
             "connection_id": self.connection_id,
             "secrets": self.secrets,
-        })
-        .to_string()
+        });
+        if !self.signing_secrets.is_empty() {
+            value["signing_secrets"] = serde_json::json!(self.signing_secrets);
+        }
+        value.to_string()
     }
 }
 
@@ -95,6 +126,7 @@ impl std::fmt::Debug for SecretRecord {
             .field("team_id", &self.team_id)
             .field("connection_id", &self.connection_id)
             .field("secrets", &format_args!("[{} redacted]", self.secrets.len()))
+            .field("signing_secrets", &format_args!("[{} redacted]", self.signing_secrets.len()))
             .finish()
     }
 }
@@ -148,6 +180,20 @@ mod tests {
         assert_eq!(SecretRecord::parse("[1,2]").unwrap().secrets(), ["[1,2]"]);
         let r = SecretRecord::parse(r#"{"team_id":"","secrets":["s"]}"#).unwrap();
         assert_eq!(r.team_id, None, "an empty team id is no team id (SQS refuses empty attributes)");
+    }
+
+    #[test]
+    fn signing_secrets() {
+        let r =
+            SecretRecord::parse(r#"{"secrets":["tok"],"signing_secrets":["whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"]}"#)
+                .unwrap();
+        assert_eq!(r.signing_keys().len(), 1);
+        assert_eq!(SecretRecord::parse(&r.to_json()).unwrap(), r, "round trip");
+        assert!(SecretRecord::parse(r#"{"secrets":["t"]}"#).unwrap().signing_keys().is_empty());
+        for bad in [r#"["nope"]"#, r#"["whsec_%%%"]"#, r#"["MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"]"#, r#"["whsec_YWJj"]"#] {
+            let v = format!(r#"{{"secrets":["t"],"signing_secrets":{bad}}}"#);
+            assert_eq!(SecretRecord::parse(&v), Err(RecordError::BadSigningSecret), "{bad}");
+        }
     }
 
     #[test]

@@ -134,6 +134,7 @@ pub struct Send<'a> {
     pub target: &'a str,
     pub delivery_id: &'a str,
     pub signatures: Signatures,
+    pub signing: Option<(&'a str, u64)>,
 }
 
 impl<'a> Send<'a> {
@@ -146,6 +147,7 @@ impl<'a> Send<'a> {
             target,
             delivery_id: "11111111-2222-3333-4444-555555555555",
             signatures: Signatures::Sha256,
+            signing: None,
         }
     }
 
@@ -158,6 +160,7 @@ impl<'a> Send<'a> {
             target: "",
             delivery_id: "gl-delivery-1",
             signatures: Signatures::Sha256,
+            signing: None,
         }
     }
 
@@ -170,6 +173,7 @@ impl<'a> Send<'a> {
             delivery_id: self.delivery_id,
             target: self.target,
             signatures: self.signatures,
+            signing: self.signing,
         }
         .headers()
     }
@@ -216,8 +220,16 @@ pub fn signed_event(provider: Provider, event: &str, body: &[u8], secret: &str) 
         Provider::GitHubEnterprise => "octocoders.github.io",
         Provider::GitLab => "",
     };
-    let send =
-        Send { provider, event, body, secret, target, delivery_id: "hostile-0001", signatures: Signatures::Sha256 };
+    let send = Send {
+        provider,
+        event,
+        body,
+        secret,
+        target,
+        delivery_id: "hostile-0001",
+        signatures: Signatures::Sha256,
+        signing: None,
+    };
     api_gateway_event(Format::HttpApi, provider.rules().route, &send.headers(), body, false)
 }
 

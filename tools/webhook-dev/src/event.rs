@@ -47,6 +47,8 @@ pub struct Delivery<'a> {
     /// GitHub: `type/id` of the hook's installation target; GHES: the enterprise host.
     pub target: &'a str,
     pub signatures: Signatures,
+    /// GitLab signing token (`whsec_…`) and the Unix time to sign at (Standard Webhooks).
+    pub signing: Option<(&'a str, u64)>,
 }
 
 impl Delivery<'_> {
@@ -85,6 +87,18 @@ impl Delivery<'_> {
                 h.push(("Idempotency-Key", self.delivery_id.into()));
                 if self.signatures != Signatures::None {
                     h.push(("X-Gitlab-Token", self.secret.into()));
+                }
+                if let Some((secret, timestamp)) = self.signing {
+                    let key = webhook_intake::verification::signing_key(secret).unwrap_or_default();
+                    let signature = webhook_intake::verification::sign_standard_webhook(
+                        &key,
+                        self.delivery_id,
+                        timestamp,
+                        self.body,
+                    );
+                    h.push(("webhook-id", self.delivery_id.into()));
+                    h.push(("webhook-timestamp", timestamp.to_string()));
+                    h.push(("webhook-signature", signature));
                 }
             }
         }
@@ -210,12 +224,30 @@ mod tests {
             delivery_id: "d",
             target: "organization/9",
             signatures: Signatures::Sha256,
+            signing: None,
         };
         let h = d.headers();
         let sig = h.iter().find(|(k, _)| k == "X-Hub-Signature-256").unwrap();
         assert_eq!(sig.1, "sha256=757107ea0eb2509fc211221cce984b8a37570b6d7586c22c46f4379c8b043e17");
         assert!(h.contains(&("X-GitHub-Hook-Installation-Target-ID".into(), "9".into())));
         assert!(!h.iter().any(|(k, _)| k == "X-Hub-Signature"));
+    }
+
+    #[test]
+    fn gitlab_signing_headers_carry_the_standard_webhooks_vector() {
+        let d = Delivery {
+            provider: Provider::GitLab,
+            event: "Push Hook",
+            body: br#"{"test": 2432232314}"#,
+            secret: "tok",
+            delivery_id: "msg_p5jXN8AQM9LWM0D4loKWxJek",
+            target: "",
+            signatures: Signatures::Both,
+            signing: Some(("whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw", 1614265330)),
+        };
+        let h = d.headers();
+        assert!(h.contains(&("webhook-signature".into(), "v1,g0hM9SsE+OTPJTGt/tmIKtSyZlE3uFJELVlNIOLJ1OE=".into())));
+        assert!(h.contains(&("webhook-timestamp".into(), "1614265330".into())));
     }
 
     #[test]

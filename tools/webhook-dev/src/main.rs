@@ -40,6 +40,15 @@ enum Command {
         /// The body as a string.
         #[arg(long)]
         body: Option<String>,
+        /// GitLab signing token (whsec_...): also print the Standard Webhooks headers.
+        #[arg(long)]
+        signing_secret: Option<String>,
+        /// Message id for the Standard Webhooks signature (default: a fresh GUID).
+        #[arg(long)]
+        webhook_id: Option<String>,
+        /// Unix time to sign at (default: now).
+        #[arg(long)]
+        signed_at: Option<u64>,
     },
     /// Deliver a payload to a URL exactly as the provider would (all headers, signature,
     /// fresh delivery GUID) and print the status and body.
@@ -62,6 +71,9 @@ enum Command {
         /// Delivery id (default: a fresh GUID, as a new delivery gets).
         #[arg(long)]
         delivery_id: Option<String>,
+        /// GitLab signing token (whsec_...): sign the delivery (Standard Webhooks), now.
+        #[arg(long)]
+        signing_secret: Option<String>,
     },
     /// Serve the three real handlers on a local port at their API paths, configured from the
     /// same environment as the functions (QUEUE_URL, SECRET_PREFIX, PAYLOAD_BUCKET, ...).
@@ -121,6 +133,12 @@ enum Command {
         /// Base64-encode the body, as HTTP APIs do for some content types.
         #[arg(long)]
         base64: bool,
+        /// GitLab signing token (whsec_...): add Standard Webhooks signature headers.
+        #[arg(long)]
+        signing_secret: Option<String>,
+        /// Unix time to sign at (default: now; deliveries older than 5 minutes are refused).
+        #[arg(long)]
+        signed_at: Option<u64>,
     },
     /// Regenerate every file in events/ from events/manifest.json and fixtures/payloads/.
     Events {
@@ -175,9 +193,11 @@ enum Command {
 #[tokio::main]
 async fn main() -> ExitCode {
     let result = match Cli::parse().command {
-        Command::Sign { provider, secret, payload, body } => sign_command(&provider, &secret, payload, body),
-        Command::Send { url, provider, event, payload, secret, target, delivery_id } => {
-            send_command(&url, &provider, &event, &payload, &secret, &target, delivery_id).await
+        Command::Sign { provider, secret, payload, body, signing_secret, webhook_id, signed_at } => {
+            sign_command(&provider, &secret, payload, body, signing_secret, webhook_id, signed_at)
+        }
+        Command::Send { url, provider, event, payload, secret, target, delivery_id, signing_secret } => {
+            send_command(&url, &provider, &event, &payload, &secret, &target, delivery_id, signing_secret).await
         }
         Command::Serve { listen } => match webhook_dev::serve::apps_from_env().await {
             Ok(apps) => webhook_dev::serve::serve(listen, apps).await,
@@ -205,9 +225,31 @@ async fn main() -> ExitCode {
             )
             .await
         }
-        Command::Event { provider, event, payload, secret, target, format, signatures, delivery_id, base64 } => {
-            event_command(&provider, &event, &payload, &secret, &target, format, signatures, delivery_id, base64)
-        }
+        Command::Event {
+            provider,
+            event,
+            payload,
+            secret,
+            target,
+            format,
+            signatures,
+            delivery_id,
+            base64,
+            signing_secret,
+            signed_at,
+        } => event_command(
+            &provider,
+            &event,
+            &payload,
+            &secret,
+            &target,
+            format,
+            signatures,
+            delivery_id,
+            base64,
+            signing_secret,
+            signed_at,
+        ),
         Command::Events { root } => events_command(&root),
         Command::Invoke { binary, logs, events } => invoke_command(&binary, logs, &events).await,
         Command::Measure { bin_dir, payload_bytes, runs } => measure(&bin_dir, payload_bytes, runs).await,
@@ -235,6 +277,8 @@ fn event_command(
     signatures: Signatures,
     delivery_id: Option<String>,
     base64: bool,
+    signing_secret: Option<String>,
+    signed_at: Option<u64>,
 ) -> Result<(), String> {
     let provider = Provider::from_name(provider)
         .ok_or_else(|| format!("unknown provider {provider:?} (github, github-enterprise, gitlab)"))?;
@@ -247,7 +291,9 @@ fn event_command(
     let body = std::fs::read(payload).map_err(|e| format!("{}: {e}", payload.display()))?;
     let delivery_id =
         delivery_id.unwrap_or_else(|| webhook_dev::event::uuid_from(payload.to_string_lossy().as_bytes()));
-    let delivery = Delivery { provider, event, body: &body, secret, delivery_id: &delivery_id, target, signatures };
+    let signing = signing_secret.as_deref().map(|s| (s, signed_at.unwrap_or_else(unix_now)));
+    let delivery =
+        Delivery { provider, event, body: &body, secret, delivery_id: &delivery_id, target, signatures, signing };
     let value = api_gateway_event(format, provider.rules().route, &delivery.headers(), &body, base64);
     let mut out = serde_json::to_string_pretty(&value).expect("JSON value serializes");
     out.push('\n');
@@ -388,8 +434,16 @@ async fn measure(bin_dir: &Path, payload_bytes: usize, runs: usize) -> Result<()
             Provider::GitHubEnterprise => ("push", "ghe.example.com"),
             Provider::GitLab => ("Push Hook", ""),
         };
-        let delivery =
-            Delivery { provider, event, body, secret: SECRET, delivery_id: id, target, signatures: Signatures::Sha256 };
+        let delivery = Delivery {
+            provider,
+            event,
+            body,
+            secret: SECRET,
+            delivery_id: id,
+            target,
+            signatures: Signatures::Sha256,
+            signing: None,
+        };
         serde_json::to_vec(&api_gateway_event(
             Format::HttpApi,
             provider.rules().route,
@@ -466,7 +520,19 @@ fn provider_named(name: &str) -> Result<Provider, String> {
     Provider::from_name(name).ok_or_else(|| format!("unknown provider {name:?} (github, github-enterprise, gitlab)"))
 }
 
-fn sign_command(provider: &str, secret: &str, payload: Option<PathBuf>, body: Option<String>) -> Result<(), String> {
+fn unix_now() -> u64 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default().as_secs()
+}
+
+fn sign_command(
+    provider: &str,
+    secret: &str,
+    payload: Option<PathBuf>,
+    body: Option<String>,
+    signing_secret: Option<String>,
+    webhook_id: Option<String>,
+    signed_at: Option<u64>,
+) -> Result<(), String> {
     let provider = provider_named(provider)?;
     let body = match (payload, body) {
         (Some(path), _) => std::fs::read(&path).map_err(|e| format!("{}: {e}", path.display()))?,
@@ -477,9 +543,22 @@ fn sign_command(provider: &str, secret: &str, payload: Option<PathBuf>, body: Op
         Provider::GitLab => println!("X-Gitlab-Token: {secret}"),
         _ => println!("X-Hub-Signature-256: {}", webhook_intake::verification::sign_github(secret.as_bytes(), &body)),
     }
+    if let Some(signing) = signing_secret {
+        if provider != Provider::GitLab {
+            return Err("--signing-secret is for GitLab signing tokens".into());
+        }
+        let key = webhook_intake::verification::signing_key(&signing)
+            .map_err(|_| "--signing-secret is not whsec_<base64>")?;
+        let id = webhook_id.unwrap_or_else(|| uuid::Uuid::new_v4().to_string());
+        let at = signed_at.unwrap_or_else(unix_now);
+        println!("webhook-id: {id}");
+        println!("webhook-timestamp: {at}");
+        println!("webhook-signature: {}", webhook_intake::verification::sign_standard_webhook(&key, &id, at, &body));
+    }
     Ok(())
 }
 
+#[allow(clippy::too_many_arguments)]
 async fn send_command(
     url: &str,
     provider: &str,
@@ -488,6 +567,7 @@ async fn send_command(
     secret: &str,
     target: &str,
     delivery_id: Option<String>,
+    signing_secret: Option<String>,
 ) -> Result<(), String> {
     let provider = provider_named(provider)?;
     if provider != Provider::GitLab && target.is_empty() {
@@ -495,6 +575,7 @@ async fn send_command(
     }
     let body = std::fs::read(payload).map_err(|e| format!("{}: {e}", payload.display()))?;
     let delivery_id = delivery_id.unwrap_or_else(|| uuid::Uuid::new_v4().to_string());
+    let signing = signing_secret.as_deref().map(|s| (s, unix_now()));
     let headers = Delivery {
         provider,
         event,
@@ -503,6 +584,7 @@ async fn send_command(
         delivery_id: &delivery_id,
         target,
         signatures: Signatures::Both,
+        signing,
     }
     .headers();
     let url = url.to_owned();

@@ -25,6 +25,8 @@ pub struct RecordSpec {
     pub team_id: Option<String>,
     pub connection_id: Option<String>,
     pub secrets: Vec<String>,
+    #[serde(default)]
+    pub signing_secrets: Vec<String>,
 }
 
 #[derive(Debug, Deserialize, Clone)]
@@ -45,6 +47,11 @@ pub struct EventSpec {
     pub format: Format,
     #[serde(default)]
     pub signatures: Signatures,
+    /// GitLab signing token (`whsec_…`) and the fixed Unix time it was signed at.
+    #[serde(default)]
+    pub signing_secret: Option<String>,
+    #[serde(default)]
+    pub signed_at: Option<u64>,
     /// The status the intake must answer.
     pub expect: u16,
     /// Why this sample exists.
@@ -68,8 +75,12 @@ impl RecordSpec {
     }
 
     pub fn value(&self) -> String {
-        serde_json::json!({"team_id": self.team_id, "connection_id": self.connection_id, "secrets": self.secrets})
-            .to_string()
+        let mut v =
+            serde_json::json!({"team_id": self.team_id, "connection_id": self.connection_id, "secrets": self.secrets});
+        if !self.signing_secrets.is_empty() {
+            v["signing_secrets"] = serde_json::json!(self.signing_secrets);
+        }
+        v.to_string()
     }
 }
 
@@ -98,6 +109,7 @@ impl EventSpec {
             delivery_id: &delivery_id,
             target: &self.target,
             signatures: self.signatures,
+            signing: self.signing_secret.as_deref().map(|s| (s, self.signed_at.unwrap_or(0))),
         };
         Ok(api_gateway_event(self.format, provider.rules().route, &delivery.headers(), &body, false))
     }
