@@ -147,14 +147,16 @@ pub fn init(provider: crate::Provider) -> crate::Config {
 /// (payload and signature) and the HTTP clients log request bodies.
 #[cfg(feature = "aws")]
 pub fn init_logging() {
-    use lambda_runtime::tracing::subscriber::{self, filter::LevelFilter, EnvFilter};
     use std::str::FromStr;
+    use tracing_subscriber::filter::{LevelFilter, Targets};
+    use tracing_subscriber::layer::SubscriberExt;
+    use tracing_subscriber::util::SubscriberInitExt;
     let level = std::env::var("AWS_LAMBDA_LOG_LEVEL")
         .ok()
         .and_then(|l| LevelFilter::from_str(&l).ok())
         .unwrap_or(LevelFilter::INFO);
     let libraries = level.min(LevelFilter::DEBUG);
-    let mut filter = EnvFilter::default().add_directive(level.into());
+    let mut filter = Targets::new().with_default(level);
     for target in [
         "lambda_runtime",
         "lambda_runtime_api_client",
@@ -169,15 +171,15 @@ pub fn init_logging() {
         "h2",
         "rustls",
     ] {
-        filter = filter.add_directive(format!("{target}={libraries}").parse().expect("static directive"));
+        filter = filter.with_target(target, libraries);
     }
-    let builder =
-        subscriber::fmt().with_env_filter(filter).with_target(false).without_time().with_writer(std::io::stdout);
     let json = std::env::var("AWS_LAMBDA_LOG_FORMAT").is_ok_and(|f| f.eq_ignore_ascii_case("json"));
+    let fmt = tracing_subscriber::fmt::layer().with_target(false).without_time().with_writer(std::io::stdout);
+    let registry = tracing_subscriber::registry().with(filter);
     if json {
-        builder.json().flatten_event(true).with_current_span(false).init();
+        registry.with(fmt.json().flatten_event(true).with_current_span(false).with_span_list(false)).init();
     } else {
-        builder.init();
+        registry.with(fmt).init();
     }
 }
 
