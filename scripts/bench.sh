@@ -8,7 +8,7 @@ cd "$ROOT"
 args=()
 [ "${1:-}" = "--quick" ] && args=(-- --warm-up-time 1 --measurement-time 3)
 echo "machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs), $(grep -o -w -m1 sha_ni /proc/cpuinfo || echo 'no sha_ni')" >&2
-cargo bench -p webhook-intake "${args[@]}"
+cargo bench -p webhook-intake --bench verify --bench pipeline "${args[@]}"
 ensure_venv
 start_moto
 cargo build --release --workspace --bins
