@@ -8,7 +8,6 @@ use integration_tests::*;
 use webhook_dev::runtime_api::{FunctionProcess, Reply};
 use webhook_intake::lambda::ProxyResponse;
 use webhook_intake::routing_key::RoutingKey;
-use webhook_intake::verification::sign_github;
 use webhook_intake::Provider;
 
 fn cli() -> std::process::Command {
@@ -315,5 +314,4 @@ async fn provision_rotate_serve_and_send_end_to_end() {
     let _ = server.wait();
     let teams: Vec<String> = stack.messages().await.iter().map(|m| m.attributes["team_id"].clone()).collect();
     assert_eq!(teams, ["t_cli", "t_cli", "t_gl"]);
-    let _ = sign_github(b"x", b"y");
 }
