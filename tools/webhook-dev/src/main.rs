@@ -373,6 +373,25 @@ async fn demo(root: &Path, bin_dir: &Path, prefix: &str, queue_name: &str, logs:
                 mismatches += 1;
             }
             println!("{:<58} {:<6} {:<8} {}", spec.file, response.status_code, verdict, response.body);
+            // A signed sample is stale by design; the same delivery signed now must pass.
+            if spec.signing_secret.is_some() {
+                let fresh = webhook_dev::manifest::EventSpec {
+                    file: format!("{} (signed now)", spec.file),
+                    signed_at: Some(
+                        std::time::SystemTime::now()
+                            .duration_since(std::time::UNIX_EPOCH)
+                            .unwrap_or_default()
+                            .as_secs(),
+                    ),
+                    ..spec.clone()
+                };
+                let event = serde_json::to_vec(&fresh.build(root)?).expect("JSON value serializes");
+                let response = response_of(function.invoke(event).await?)?;
+                sent += 1;
+                accepted += usize::from(response.status_code == 202);
+                mismatches += usize::from(response.status_code != 202);
+                println!("{:<58} {:<6} {:<8} {}", fresh.file, response.status_code, 202, response.body);
+            }
         }
     }
     println!();
