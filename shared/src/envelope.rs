@@ -5,6 +5,8 @@ use sha2::{Digest, Sha256};
 
 pub const SCHEMA: &str = "webhook-envelope/v1";
 
+const PAYLOAD_FIELD: &str = ",\"payload\":";
+
 /// Where an offloaded payload was stored instead of being embedded.
 #[derive(Clone, Debug, Serialize, PartialEq, Eq)]
 pub struct PayloadRef {
@@ -45,36 +47,41 @@ impl Envelope<'_> {
     /// The message body with `payload` embedded byte for byte (it was validated as one JSON
     /// object already, so it is spliced in rather than re-encoded).
     pub fn to_json(&self, payload: &str) -> String {
-        let payload = trim(payload);
-        let mut out = self.header_json(payload.len() + 16);
-        out.push_str(",\"payload\":");
-        out.push_str(payload);
-        out.push('}');
-        out
-    }
-
-    /// The length `to_json(payload)` will have, without building it.
-    pub fn json_len(&self, payload: &str) -> usize {
-        serde_json::to_string(self).expect("plain struct serializes").len()
-            + ",\"payload\":".len()
-            + trim(payload).len()
+        Envelope::with_payload(self.header(), payload)
     }
 
     /// The message body for a payload stored elsewhere.
     pub fn to_json_with_ref(&self, payload_ref: &PayloadRef) -> String {
-        let mut out = self.header_json(256);
-        out.push_str(",\"payload\":null,\"payload_ref\":");
-        out.push_str(&serde_json::to_string(payload_ref).expect("plain struct serializes"));
-        out.push('}');
-        out
+        Envelope::with_ref(self.header(), payload_ref)
     }
 
-    /// The envelope fields as a JSON object without its closing brace.
-    fn header_json(&self, extra: usize) -> String {
-        let header = serde_json::to_string(self).expect("plain struct serializes");
-        let mut out = String::with_capacity(header.len() + extra);
-        out.push_str(&header[..header.len() - 1]);
-        out
+    /// The envelope fields as a JSON object without its closing brace: serialized once, then
+    /// measured with `inline_len` and finished with `with_payload` or `with_ref`.
+    pub fn header(&self) -> String {
+        let mut header = serde_json::to_string(self).expect("plain struct serializes");
+        header.pop();
+        header
+    }
+
+    /// The length `with_payload(header, payload)` will have, without building it.
+    pub fn inline_len(header: &str, payload: &str) -> usize {
+        header.len() + PAYLOAD_FIELD.len() + trim(payload).len() + 1
+    }
+
+    pub fn with_payload(mut header: String, payload: &str) -> String {
+        let payload = trim(payload);
+        header.reserve_exact(PAYLOAD_FIELD.len() + payload.len() + 1);
+        header.push_str(PAYLOAD_FIELD);
+        header.push_str(payload);
+        header.push('}');
+        header
+    }
+
+    pub fn with_ref(mut header: String, payload_ref: &PayloadRef) -> String {
+        header.push_str(",\"payload\":null,\"payload_ref\":");
+        header.push_str(&serde_json::to_string(payload_ref).expect("plain struct serializes"));
+        header.push('}');
+        header
     }
 
     /// Wraps a body in its SQS message: attributes for filtering, and for FIFO queues a group
@@ -155,7 +162,7 @@ mod tests {
         let payload = "{\"a\": \"caf\u{e9} \u{2028} \\u00e9\" ,\"n\":1.50}";
         let json = sample().to_json(&format!("\n{payload}\n"));
         assert!(json.ends_with(&format!(",\"payload\":{payload}}}")), "{json}");
-        assert_eq!(sample().json_len(&format!("\n{payload}\n")), json.len());
+        assert_eq!(Envelope::inline_len(&sample().header(), &format!("\n{payload}\n")), json.len());
         let v: serde_json::Value = serde_json::from_str(&json).unwrap();
         assert_eq!(v["schema"], SCHEMA);
         assert_eq!(v["installation_id"], 7);

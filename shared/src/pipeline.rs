@@ -248,8 +248,11 @@ impl App {
         let forward_started = Instant::now();
         let fifo = self.config.is_fifo();
         let mut message = envelope.message(String::new(), fifo);
-        if message_size(&message) + envelope.json_len(body) <= self.config.max_message_bytes && sqs_safe(body) {
-            message.body = envelope.to_json(body);
+        let header = envelope.header();
+        if message_size(&message) + Envelope::inline_len(&header, body) <= self.config.max_message_bytes
+            && sqs_safe(body)
+        {
+            message.body = Envelope::with_payload(header, body);
         } else {
             // Too big for one message (or holding characters SQS refuses): store it whole.
             let Some(store) = &self.payloads else {
@@ -270,7 +273,7 @@ impl App {
                     return Outcome::Unavailable("payload store unavailable, retry later");
                 }
             }
-            message.body = envelope.to_json_with_ref(&payload_ref);
+            message.body = Envelope::with_ref(header, &payload_ref);
         }
         let outcome = self.send(message, deadline, delivery_id).await;
         facts.forward_latency = Some(forward_started.elapsed());

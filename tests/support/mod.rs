@@ -125,60 +125,16 @@ pub fn fixture(path: &str) -> Vec<u8> {
     std::fs::read(root().join("fixtures/payloads").join(path)).unwrap()
 }
 
-/// A delivery as the provider would send it, through an HTTP API event.
-pub struct Send<'a> {
-    pub provider: Provider,
-    pub event: &'a str,
-    pub body: &'a [u8],
-    pub secret: &'a str,
-    pub target: &'a str,
-    pub delivery_id: &'a str,
-    pub signatures: Signatures,
-    pub signing: Option<(&'a str, u64)>,
+/// A delivery as the provider would send it (the tools' own builder).
+pub type Send<'a> = Delivery<'a>;
+
+/// The delivery as the pipeline receives it, through a REST API event (repeated headers kept).
+pub trait AsRequest {
+    fn request(&self) -> HttpRequest;
 }
 
-impl<'a> Send<'a> {
-    pub fn github(event: &'a str, body: &'a [u8], secret: &'a str, target: &'a str) -> Send<'a> {
-        Send {
-            provider: Provider::GitHub,
-            event,
-            body,
-            secret,
-            target,
-            delivery_id: "11111111-2222-3333-4444-555555555555",
-            signatures: Signatures::Sha256,
-            signing: None,
-        }
-    }
-
-    pub fn gitlab(event: &'a str, body: &'a [u8], token: &'a str) -> Send<'a> {
-        Send {
-            provider: Provider::GitLab,
-            event,
-            body,
-            secret: token,
-            target: "",
-            delivery_id: "gl-delivery-1",
-            signatures: Signatures::Sha256,
-            signing: None,
-        }
-    }
-
-    pub fn headers(&self) -> Vec<(String, String)> {
-        Delivery {
-            provider: self.provider,
-            event: self.event,
-            body: self.body,
-            secret: self.secret,
-            delivery_id: self.delivery_id,
-            target: self.target,
-            signatures: self.signatures,
-            signing: self.signing,
-        }
-        .headers()
-    }
-
-    pub fn request(&self) -> HttpRequest {
+impl AsRequest for Delivery<'_> {
+    fn request(&self) -> HttpRequest {
         request_with(self.provider, &self.headers(), self.body)
     }
 }

@@ -51,6 +51,36 @@ pub struct Delivery<'a> {
     pub signing: Option<(&'a str, u64)>,
 }
 
+impl<'a> Delivery<'a> {
+    /// A GitHub.com delivery with a fixed sample delivery id and only the SHA-256 signature.
+    pub fn github(event: &'a str, body: &'a [u8], secret: &'a str, target: &'a str) -> Delivery<'a> {
+        Delivery {
+            provider: Provider::GitHub,
+            event,
+            body,
+            secret,
+            delivery_id: "11111111-2222-3333-4444-555555555555",
+            target,
+            signatures: Signatures::Sha256,
+            signing: None,
+        }
+    }
+
+    /// A GitLab delivery with a fixed sample delivery id, unsigned (token only).
+    pub fn gitlab(event: &'a str, body: &'a [u8], token: &'a str) -> Delivery<'a> {
+        Delivery {
+            provider: Provider::GitLab,
+            event,
+            body,
+            secret: token,
+            delivery_id: "gl-delivery-1",
+            target: "",
+            signatures: Signatures::Sha256,
+            signing: None,
+        }
+    }
+}
+
 impl Delivery<'_> {
     /// The headers the provider sends, in its own capitalisation.
     pub fn headers(&self) -> Vec<(String, String)> {
