@@ -26,7 +26,8 @@ use crate::secret_record::SecretRecord;
 use crate::verification::{verify_github, verify_token, HubSignature, SignatureError};
 
 /// Top-level payload members the envelope reads from.
-const MEMBERS: [&str; 5] = ["action", "repository", "installation", "project", "object_attributes"];
+/// The top-level payload members the envelope reads (public for the benchmarks).
+pub const MEMBERS: [&str; 5] = ["action", "repository", "installation", "project", "object_attributes"];
 
 /// Verified against when no record exists, so "unknown key" costs what "wrong secret" does.
 const DECOY_SECRET: &str = "decoy secret: no record exists for this routing key";
