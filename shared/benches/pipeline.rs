@@ -8,7 +8,6 @@ use webhook_intake::payload;
 use webhook_intake::pipeline::MEMBERS;
 use webhook_intake::verification::{verify_github, HubSignature};
 
-#[path = "support.rs"]
 mod support;
 
 fn bench(c: &mut Criterion) {

@@ -86,8 +86,9 @@ impl<'de, const N: usize> Visitor<'de> for Members<'_, N> {
     }
 }
 
-/// Skips a value while checking it completely (strings decoded, numbers parsed).
-struct Strict;
+/// Skips a value while checking it completely (strings decoded, numbers parsed). Public so
+/// the validator comparison in `research/` runs this same check over other parsers.
+pub struct Strict;
 
 impl<'de> DeserializeSeed<'de> for Strict {
     type Value = ();

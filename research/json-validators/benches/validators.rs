@@ -5,7 +5,7 @@
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
 use webhook_intake::verification::{verify_github, HubSignature};
 
-#[path = "../../../shared/benches/support.rs"]
+#[path = "../../../shared/benches/support/mod.rs"]
 mod support;
 
 fn bench(c: &mut Criterion) {

@@ -1,5 +1,5 @@
 // The whole pipeline over the 1 MiB push many times, for `perf record`.
-#[path = "../../../shared/benches/support.rs"]
+#[path = "../../../shared/benches/support/mod.rs"]
 mod support;
 fn main() {
     let runtime = tokio::runtime::Builder::new_current_thread().enable_time().build().unwrap();

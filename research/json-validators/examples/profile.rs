@@ -1,5 +1,5 @@
 // Runs one validator many times over the 1 MiB push, for `perf record`.
-#[path = "../../../shared/benches/support.rs"]
+#[path = "../../../shared/benches/support/mod.rs"]
 mod support;
 fn main() {
     let which = std::env::args().nth(1).unwrap_or_default();

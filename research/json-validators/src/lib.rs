@@ -2,7 +2,8 @@
 //! The bench times them beside the HMAC; the test shows which invalid documents each lets
 //! through. Together they are why `shared/src/payload.rs` stays on serde_json.
 
-use serde::de::IgnoredAny;
+use serde::de::{DeserializeSeed, IgnoredAny};
+use webhook_intake::payload::Strict;
 
 pub type Validator = fn(&[u8]) -> bool;
 
@@ -39,51 +40,7 @@ pub fn jiter_skip(body: &[u8]) -> bool {
 /// Our strict visitor (every string decoded, every number parsed) over sonic-rs's parser.
 pub fn sonic_rs_strict(body: &[u8]) -> bool {
     let mut de = sonic_rs::Deserializer::from_slice(body);
-    serde::de::DeserializeSeed::deserialize(Strict, &mut de).is_ok() && de.end().is_ok()
-}
-
-struct Strict;
-
-impl<'de> serde::de::DeserializeSeed<'de> for Strict {
-    type Value = ();
-    fn deserialize<D: serde::Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
-        d.deserialize_any(Strict)
-    }
-}
-
-impl<'de> serde::de::Visitor<'de> for Strict {
-    type Value = ();
-    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
-        f.write_str("any JSON value")
-    }
-    fn visit_bool<E>(self, _: bool) -> Result<(), E> {
-        Ok(())
-    }
-    fn visit_i64<E>(self, _: i64) -> Result<(), E> {
-        Ok(())
-    }
-    fn visit_u64<E>(self, _: u64) -> Result<(), E> {
-        Ok(())
-    }
-    fn visit_f64<E>(self, _: f64) -> Result<(), E> {
-        Ok(())
-    }
-    fn visit_str<E>(self, _: &str) -> Result<(), E> {
-        Ok(())
-    }
-    fn visit_unit<E>(self) -> Result<(), E> {
-        Ok(())
-    }
-    fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
-        while seq.next_element_seed(Strict)?.is_some() {}
-        Ok(())
-    }
-    fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
-        while map.next_key_seed(Strict)?.is_some() {
-            map.next_value_seed(Strict)?;
-        }
-        Ok(())
-    }
+    Strict.deserialize(&mut de).is_ok() && de.end().is_ok()
 }
 
 pub const ALL: [(&str, Validator); 7] = [

@@ -415,20 +415,8 @@ async fn demo(root: &Path, bin_dir: &Path, prefix: &str, queue_name: &str, logs:
     Ok(())
 }
 
-/// A push payload of about `bytes` bytes with realistic commit objects.
-fn large_push(bytes: usize) -> Vec<u8> {
-    let commit = r#"{"id":"0d1a26e67d8f5eaf1f6ba5c57fc3c7d91ac0fd1c","message":"Update README.md","timestamp":"2019-05-15T15:20:41Z","url":"https://github.com/Codertocat/Hello-World/commit/0d1a26e67d8f5eaf1f6ba5c57fc3c7d91ac0fd1c","author":{"name":"Codertocat","email":"21031067+Codertocat@users.noreply.github.com"},"added":[],"removed":[],"modified":["README.md"]}"#;
-    let mut out =
-        String::from(r#"{"ref":"refs/heads/main","repository":{"full_name":"Codertocat/Hello-World"},"commits":["#);
-    while out.len() + commit.len() + 2 < bytes {
-        if !out.ends_with('[') {
-            out.push(',');
-        }
-        out.push_str(commit);
-    }
-    out.push_str("]}");
-    out.into_bytes()
-}
+#[path = "../../../shared/benches/support/push_payload.rs"]
+mod push_payload;
 
 async fn measure(bin_dir: &Path, payload_bytes: usize, runs: usize) -> Result<(), String> {
     const SECRET: &str = "measure-secret";
@@ -509,7 +497,7 @@ async fn measure(bin_dir: &Path, payload_bytes: usize, runs: usize) -> Result<()
     function.wait_ready(std::time::Duration::from_secs(10)).await.ok_or("function never asked for work")?;
     function.invoke(event_for(Provider::GitHub, small, "measure-warm")).await?;
     let before = function.peak_rss().unwrap_or(0);
-    let body = large_push(payload_bytes);
+    let body = push_payload::push_payload(payload_bytes);
     let event = event_for(Provider::GitHub, &body, "measure-large");
     let event_len = event.len();
     let started = std::time::Instant::now();
