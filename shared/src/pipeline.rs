@@ -25,7 +25,6 @@ use crate::secret_cache::{Freshness, Lookup, LookupError, SecretCache, SecretSto
 use crate::secret_record::SecretRecord;
 use crate::verification::{verify_github, verify_token, HubSignature, SignatureError};
 
-/// Top-level payload members the envelope reads from.
 /// The top-level payload members the envelope reads (public for the benchmarks).
 pub const MEMBERS: [&str; 5] = ["action", "repository", "installation", "project", "object_attributes"];
 
