@@ -124,3 +124,32 @@ async fn stale_records_keep_verifying_while_secrets_manager_is_down() {
     assert_unavailable(&r, took, "record too stale to trust");
     assert_eq!(stack.messages().await.len(), 2);
 }
+
+/// Deleting a record from the console or the CLI schedules it for deletion, and Secrets
+/// Manager then answers reads with an error rather than "not found": that is a revocation,
+/// so the cached copy must stop verifying at its TTL, with 403 and not a retryable 503.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_record_scheduled_for_deletion_is_revoked_at_its_ttl() {
+    let stack = Stack::new(false).await;
+    let config =
+        stack.config_with(Provider::GitHub, &[("SECRET_CACHE_TTL_SECONDS", "1"), ("SECRET_MAX_STALE_SECONDS", "3600")]);
+    let app = App::connect(config).await;
+    let body = fixture("github/push.json");
+    let good = Send::github("push", &body, DEV, REPO).request();
+    assert_eq!(app.handle(&good).await.status, 202);
+
+    let deleted = stack
+        .aws
+        .secrets
+        .delete_secret()
+        .secret_id(stack.secret_id(Provider::GitHub, REPO))
+        .recovery_window_in_days(7)
+        .send()
+        .await
+        .unwrap();
+    assert!(deleted.deletion_date.is_some(), "scheduled, not removed");
+    tokio::time::sleep(Duration::from_millis(1500)).await; // past the TTL
+    let r = app.handle(&good).await;
+    assert_eq!(r.status, 403, "a revoked record, not an outage: {}", r.body);
+    assert_eq!(stack.messages().await.len(), 1);
+}

@@ -118,6 +118,14 @@ impl SecretStore for SecretsManagerStore {
                 }
                 Err(e) => match e.as_service_error() {
                     Some(GetSecretValueError::ResourceNotFoundException(_)) => Ok(None),
+                    // A secret scheduled for deletion (the console's and the CLI's default
+                    // delete) answers this until its recovery window ends: revoked, not an
+                    // outage, so it must neither be served stale nor answered with 503.
+                    Some(GetSecretValueError::InvalidRequestException(e))
+                        if e.message().is_some_and(|m| m.contains("delet")) =>
+                    {
+                        Ok(None)
+                    }
                     _ => Err(StoreError(describe(e))),
                 },
             }

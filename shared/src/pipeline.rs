@@ -337,8 +337,9 @@ impl App {
                     lookup = newer;
                 }
                 Ok(None) => return Err(Outcome::Forbidden),
-                // The held record refused it and the store cannot say otherwise now.
-                Err(_) => return Err(Outcome::Forbidden),
+                // The held record refused it, but the store cannot be read to say whether a
+                // newer secret would pass: retryable, not a verdict.
+                Err(e) => return Err(lookup_failed(routing_key, &e)),
             }
         }
     }
@@ -465,6 +466,75 @@ fn message_size(message: &OutgoingMessage) -> usize {
 
 #[cfg(test)]
 mod tests {
+    use std::sync::atomic::{AtomicBool, Ordering};
+    use std::sync::{Arc, Mutex};
+    use std::time::Duration;
+
+    use super::{App, Backends};
+    use crate::http::HttpRequest;
+    use crate::queue::RecordingQueue;
+    use crate::secret_cache::{SecretStore, StoreError};
+    use crate::verification::sign_github;
+    use crate::{BoxFuture, Config, Provider};
+
+    /// One record whose value can change and a switch that makes every read fail; the
+    /// Secrets Manager versions of these cases are in tests/faults.rs (moto server).
+    struct Flaky {
+        value: Mutex<String>,
+        down: AtomicBool,
+    }
+
+    impl SecretStore for Flaky {
+        fn fetch<'a>(&'a self, _: &'a str) -> BoxFuture<'a, Result<Option<String>, StoreError>> {
+            Box::pin(async move {
+                if self.down.load(Ordering::SeqCst) {
+                    return Err(StoreError("down".into()));
+                }
+                Ok(Some(self.value.lock().unwrap().clone()))
+            })
+        }
+    }
+
+    fn push(secret: &str) -> HttpRequest {
+        let body = br#"{"ref":"refs/heads/main","repository":{"full_name":"o/r"}}"#.to_vec();
+        let mut headers = http::HeaderMap::new();
+        for (k, v) in [
+            ("x-github-event", "push".to_owned()),
+            ("x-github-delivery", "72d3162e-cc78-11e3-81ab-4c9367dc0958".to_owned()),
+            ("x-github-hook-installation-target-type", "repository".to_owned()),
+            ("x-github-hook-installation-target-id", "1".to_owned()),
+            ("x-hub-signature-256", sign_github(secret.as_bytes(), &body)),
+        ] {
+            headers.insert(k, http::HeaderValue::from_str(&v).unwrap());
+        }
+        HttpRequest { method: "POST".into(), headers, body }
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_rotated_secret_during_an_outage_is_retryable_not_forbidden() {
+        let store = Arc::new(Flaky { value: Mutex::new(r#"{"secrets":["old"]}"#.into()), down: false.into() });
+        let queue = Arc::new(RecordingQueue::default());
+        let config =
+            Config::from_lookup(Provider::GitHub, |k| (k == "QUEUE_URL").then(|| "https://sqs.local/q".to_owned()))
+                .unwrap();
+        let app = App::new(config, Backends { secrets: store.clone(), queue: queue.clone(), payloads: None });
+        assert_eq!(app.handle(&push("old")).await.status, 202);
+
+        // The customer rotates to "new" while Secrets Manager cannot be read.
+        *store.value.lock().unwrap() = r#"{"secrets":["new","old"]}"#.into();
+        store.down.store(true, Ordering::SeqCst);
+        assert_eq!(app.handle(&push("new")).await.status, 403, "the held record is too young to re-read");
+        tokio::time::advance(Duration::from_secs(31)).await;
+        let r = app.handle(&push("new")).await;
+        assert_eq!(r.status, 503, "the store could not say: {}", r.body);
+        assert_eq!(app.handle(&push("old")).await.status, 202, "the held record still verifies");
+
+        store.down.store(false, Ordering::SeqCst);
+        tokio::time::advance(Duration::from_secs(31)).await;
+        assert_eq!(app.handle(&push("new")).await.status, 202, "re-read once the store is back");
+        assert_eq!(queue.sent(), 3);
+    }
+
     #[test]
     fn sqs_safe_finds_only_the_two_refused_characters() {
         assert!(super::sqs_safe("plain ascii"));

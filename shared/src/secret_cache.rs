@@ -223,14 +223,22 @@ impl SecretCache {
     }
 
     /// Called when `seen` refused a delivery: a newer copy of the record if one may be read
-    /// now (the record is older than `revalidate_after` and was not re-read in that time).
+    /// now (the record is older than `revalidate_after` and was not re-read in that time),
+    /// `None` if it is too young to re-read, and an error if the store cannot be read now:
+    /// then the refusal is not final (the secret may have rotated during an outage).
     pub async fn revalidate(&self, secret_id: &str, seen: &Lookup) -> Result<Option<Lookup>, LookupError> {
         let now = Instant::now();
         if now.duration_since(seen.fetched_at) < self.policy.revalidate_after {
             return Ok(None);
         }
         let lookup = self.load(secret_id, Want::NewerThan(seen.fetched_at)).await?;
-        Ok((lookup.fetched_at > seen.fetched_at).then_some(lookup))
+        // A read that succeeded is newer than `seen`; no newer copy means the last read failed
+        // and the held copy was kept.
+        if lookup.fetched_at > seen.fetched_at {
+            Ok(Some(lookup))
+        } else {
+            Err(StoreError("the record could not be re-read".into()).into())
+        }
     }
 
     async fn load(&self, secret_id: &str, want: Want) -> Result<Lookup, LookupError> {
@@ -395,6 +403,22 @@ mod tests {
         assert!(cache.revalidate("k", &newer).await.unwrap().is_none());
         assert!(cache.revalidate("k", &first).await.unwrap().is_some(), "the newer copy is handed out");
         assert_eq!(store.calls.load(Ordering::SeqCst), 2);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn revalidation_during_an_outage_is_an_error_not_a_verdict() {
+        let (store, cache) = setup();
+        let first = cache.get("k").await.unwrap();
+        *store.down.lock().unwrap() = true;
+        tokio::time::advance(Duration::from_secs(31)).await;
+        assert!(matches!(cache.revalidate("k", &first).await, Err(LookupError::Store(_))), "the read failed");
+        // Within the retry pause no second read is made, and the answer is still "unknown".
+        assert!(matches!(cache.revalidate("k", &first).await, Err(LookupError::Store(_))));
+        assert_eq!(store.calls.load(Ordering::SeqCst), 2);
+        assert_eq!(secrets(&cache.get("k").await.unwrap()), ["a"], "the held copy still serves");
+        *store.down.lock().unwrap() = false;
+        tokio::time::advance(Duration::from_secs(31)).await;
+        assert!(cache.revalidate("k", &first).await.unwrap().is_some(), "read again once the store is back");
     }
 
     #[tokio::test(start_paused = true)]
