@@ -37,6 +37,22 @@ async fn a_signed_delivery_is_accepted_and_webhook_id_is_its_delivery_id() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
+async fn the_delivery_id_of_a_signed_delivery_comes_from_what_was_signed() {
+    let (stack, app) = setup(&[SIGNING]).await;
+    let body = fixture("gitlab/push-event.json");
+    // A webhook-id SQS cannot carry as it is (a space) beside unsigned id headers that a
+    // relay could set: the id is the signed one's digest, not theirs.
+    let mut request = signed(&body, "msg 2", SIGNING, now()).request();
+    request.headers.insert("idempotency-key", "ATTACKER-CHOSEN".parse().unwrap());
+    request.headers.insert("x-gitlab-event-uuid", "ATTACKER-CHOSEN-TOO".parse().unwrap());
+    let r = app.handle(&request).await;
+    assert_eq!(r.status, 202, "{}", r.body);
+    let expected = webhook_intake::envelope::digest_delivery_id("webhook-id", b"msg 2");
+    assert_eq!(json(&r.body)["delivery_id"], expected.as_str());
+    assert_eq!(json(&stack.messages().await[0].body)["delivery_id"], expected.as_str());
+}
+
+#[tokio::test(flavor = "multi_thread")]
 async fn refused_without_a_valid_fresh_signature() {
     let (stack, app) = setup(&[SIGNING]).await;
     let body = fixture("gitlab/push-event.json");

@@ -128,7 +128,12 @@ fn fifo_id(value: &str) -> String {
 /// A stable delivery id for deliveries that carry none: the body's digest, so a redelivery
 /// of the same bytes is still recognised.
 pub fn fallback_delivery_id(body: &[u8]) -> String {
-    format!("body-sha256-{}", hex::encode(&Sha256::digest(body)[..16]))
+    digest_delivery_id("body", body)
+}
+
+/// A delivery id standing for `bytes` (which cannot be carried as they are): `<what>-sha256-…`.
+pub fn digest_delivery_id(what: &str, bytes: &[u8]) -> String {
+    format!("{what}-sha256-{}", hex::encode(&Sha256::digest(bytes)[..16]))
 }
 
 /// A delivery id usable as an SQS attribute and log field: visible ASCII, at most 128 bytes.

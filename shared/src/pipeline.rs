@@ -10,7 +10,9 @@ use sha2::{Digest, Sha256};
 use tokio::time::Instant;
 
 use crate::config::Config;
-use crate::envelope::{fallback_delivery_id, usable_delivery_id, Envelope, OutgoingMessage, PayloadRef, SCHEMA};
+use crate::envelope::{
+    digest_delivery_id, fallback_delivery_id, usable_delivery_id, Envelope, OutgoingMessage, PayloadRef, SCHEMA,
+};
 use crate::http::{HeaderError, HttpRequest, HttpResponse};
 use crate::payload;
 use crate::payload_store::{object_key, PayloadStore};
@@ -194,7 +196,7 @@ impl App {
             Err(_) => return Outcome::BadRequest("event header must appear once, as text"),
         };
         facts.event = Some(event.to_owned());
-        let delivery_id = delivery_id(req, rules);
+        let delivery_id = delivery_id(req, rules, &record);
         facts.delivery_id = Some(delivery_id.clone());
         // The content type is not signed, so it cannot turn a signed JSON body into a form:
         // a body that opens a JSON object is read as JSON whatever the header says.
@@ -450,7 +452,19 @@ fn missing_event_message(rules: &Rules) -> &'static str {
 }
 
 /// The provider's delivery id, else a digest of the body (stable across redeliveries).
-fn delivery_id(req: &HttpRequest, rules: &Rules) -> String {
+/// The delivery's id. A record that requires signatures has had `webhook-id` verified, so that
+/// is the id (as a digest when it cannot be carried as it is), never an unsigned header that
+/// whoever relays the delivery could choose.
+fn delivery_id(req: &HttpRequest, rules: &Rules, record: &SecretRecord) -> String {
+    if !record.signing_keys().is_empty() {
+        if let Ok(Some(id)) = req.header_once("webhook-id") {
+            return if usable_delivery_id(id) {
+                id.to_owned()
+            } else {
+                digest_delivery_id("webhook-id", id.as_bytes())
+            };
+        }
+    }
     rules
         .delivery_id_headers
         .iter()
