@@ -315,3 +315,60 @@ async fn provision_rotate_serve_and_send_end_to_end() {
     let teams: Vec<String> = stack.messages().await.iter().map(|m| m.attributes["team_id"].clone()).collect();
     assert_eq!(teams, ["t_cli", "t_cli", "t_gl"]);
 }
+
+/// Updating a record with the CLI keeps what it was not asked to change: above all the GitLab
+/// signing secrets, whose loss would quietly stop signatures from being required.
+#[tokio::test(flavor = "multi_thread")]
+async fn provision_keeps_signing_secrets_and_unchanged_fields() {
+    let stack = Stack::new(false).await;
+    let token = "tok-keep-signing-1";
+    let id = stack.secret_id(Provider::GitLab, RoutingKey::for_gitlab_token(token).as_str());
+    let signing = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
+    let record =
+        serde_json::json!({"team_id": "t1", "connection_id": "c1", "secrets": [token], "signing_secrets": [signing]});
+    stack.aws.put_secret(&id, &record.to_string()).await.unwrap();
+    let (ok, out, err) = run(cli().args([
+        "provision",
+        "--provider",
+        "gitlab",
+        "--connection-id",
+        "c2",
+        "--add-secret",
+        token,
+        "--secret-prefix",
+        &stack.prefix,
+    ]));
+    assert!(ok, "{err}");
+    assert!(out.contains("1 signing secret(s) kept"), "{out}");
+    let stored = json(&stack.aws.get_secret(&id).await.unwrap().unwrap());
+    assert_eq!(
+        stored,
+        serde_json::json!({"team_id": "t1", "connection_id": "c2", "secrets": [token], "signing_secrets": [signing]})
+    );
+
+    // GitHub: a rotation keeps the team and connection, and any signing secrets, as they were.
+    let key = "organization/9001";
+    let github = stack.secret_id(Provider::GitHub, key);
+    stack.aws.put_secret(&github, &record.to_string().replace(token, "old-secret")).await.unwrap();
+    let (ok, _, err) = run(cli().args([
+        "provision",
+        "--provider",
+        "github",
+        "--routing-key",
+        key,
+        "--add-secret",
+        "new-secret",
+        "--secret-prefix",
+        &stack.prefix,
+    ]));
+    assert!(ok, "{err}");
+    let stored = json(&stack.aws.get_secret(&github).await.unwrap().unwrap());
+    assert_eq!(stored["secrets"], serde_json::json!(["new-secret", "old-secret"]));
+    assert_eq!((&stored["team_id"], &stored["connection_id"]), (&serde_json::json!("t1"), &serde_json::json!("c1")));
+    assert_eq!(stored["signing_secrets"], serde_json::json!([signing]));
+
+    // A GitLab update without the token cannot name a record: refused, not ignored.
+    let (ok, _, err) =
+        run(cli().args(["provision", "--provider", "gitlab", "--team-id", "t9", "--secret-prefix", &stack.prefix]));
+    assert!(!ok && err.contains("--add-secret TOKEN"), "{err}");
+}

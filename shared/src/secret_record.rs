@@ -105,6 +105,11 @@ impl SecretRecord {
         &self.secrets
     }
 
+    /// The signing secrets as stored (what an update must carry over).
+    pub fn signing_secrets(&self) -> &[String] {
+        &self.signing_secrets
+    }
+
     /// The JSON stored in Secrets Manager for this record.
     pub fn to_json(&self) -> String {
         let mut value = serde_json::json!({

@@ -622,6 +622,16 @@ fn random_secret() -> Result<String, String> {
 }
 
 #[allow(clippy::too_many_arguments)]
+/// The record stored at `id`, if any; one that cannot be read is not silently replaced.
+async fn existing_record(aws: &Aws, id: &str) -> Result<Option<webhook_intake::secret_record::SecretRecord>, String> {
+    match aws.get_secret(id).await? {
+        Some(value) => webhook_intake::secret_record::SecretRecord::parse(&value)
+            .map(Some)
+            .map_err(|e| format!("{id}: existing record unusable: {e}")),
+        None => Ok(None),
+    }
+}
+
 async fn provision(
     provider: &str,
     routing_key: Option<String>,
@@ -649,6 +659,11 @@ async fn provision(
         if routing_key.is_some() {
             return Err("GitLab records are keyed by their token; drop --routing-key".into());
         }
+        if added.is_none() && remove_secret.is_none() {
+            return Err("GitLab records are keyed by their token: give --add-secret TOKEN (the current token) \
+                        to change its team or connection"
+                .into());
+        }
         if let Some(token) = remove_secret {
             let id = format!("{prefix}/gitlab/{}", RoutingKey::for_gitlab_token(&token));
             aws.delete_secret(&id).await?;
@@ -656,9 +671,21 @@ async fn provision(
         }
         if let Some(token) = added {
             let id = format!("{prefix}/gitlab/{}", RoutingKey::for_gitlab_token(&token));
-            let record = SecretRecord::new(team_id, connection_id, vec![token.clone()]).map_err(|e| e.to_string())?;
+            // Re-adding a token updates its record: what is not given is kept, above all the
+            // signing secrets, whose loss would quietly stop signatures being required.
+            let existing = existing_record(&aws, &id).await?;
+            let record = SecretRecord::new(
+                team_id.or_else(|| existing.as_ref().and_then(|r| r.team_id.clone())),
+                connection_id.or_else(|| existing.as_ref().and_then(|r| r.connection_id.clone())),
+                vec![token.clone()],
+            )
+            .and_then(|r| r.with_signing_secrets(existing.map(|e| e.signing_secrets().to_vec()).unwrap_or_default()))
+            .map_err(|e| format!("{id}: {e}"))?;
             aws.put_secret(&id, &record.to_json()).await?;
             println!("record   {id}");
+            if !record.signing_keys().is_empty() {
+                println!("signing  {} signing secret(s) kept: deliveries must be signed", record.signing_keys().len());
+            }
             if let Some(url) = url {
                 println!("URL      {url}");
             }
@@ -675,13 +702,10 @@ async fn provision(
         return Err(format!("{key:?}: GitHub keys are type/id, GHES keys are a host"));
     }
     let id = format!("{prefix}/{}/{parsed}", provider.name());
-    let existing = match aws.get_secret(&id).await? {
-        Some(value) => Some(SecretRecord::parse(&value).map_err(|e| format!("{id}: existing record unusable: {e}"))?),
-        None => None,
-    };
-    let (old_team, old_connection, mut secrets) = match existing {
-        Some(r) => (r.team_id.clone(), r.connection_id.clone(), r.secrets().to_vec()),
-        None => (None, None, Vec::new()),
+    let existing = existing_record(&aws, &id).await?;
+    let (old_team, old_connection, mut secrets, signing) = match existing {
+        Some(r) => (r.team_id.clone(), r.connection_id.clone(), r.secrets().to_vec(), r.signing_secrets().to_vec()),
+        None => (None, None, Vec::new(), Vec::new()),
     };
     if let Some(secret) = &added {
         secrets.retain(|s| s != secret);
@@ -697,6 +721,7 @@ async fn provision(
         }
     }
     let record = SecretRecord::new(team_id.or(old_team), connection_id.or(old_connection), secrets)
+        .and_then(|r| r.with_signing_secrets(signing))
         .map_err(|e| format!("{id}: {e}"))?;
     aws.put_secret(&id, &record.to_json()).await?;
     println!("record   {id}  ({} secret(s), newest first)", record.secrets().len());
