@@ -24,6 +24,7 @@ pub enum RecordError {
     NoSecrets,
     EmptySecret,
     BadSigningSecret,
+    BadId,
 }
 
 impl std::fmt::Display for RecordError {
@@ -33,6 +34,9 @@ impl std::fmt::Display for RecordError {
             RecordError::NoSecrets => f.write_str("record has an empty \"secrets\" list"),
             RecordError::EmptySecret => f.write_str("record contains an empty secret"),
             RecordError::BadSigningSecret => f.write_str("a signing secret is not whsec_<base64> of at least 16 bytes"),
+            RecordError::BadId => f.write_str(
+                "team_id or connection_id is over 256 bytes or holds a character SQS refuses or a control character",
+            ),
         }
     }
 }
@@ -63,6 +67,16 @@ impl SecretRecord {
         // An empty HMAC key or token is one anybody can reproduce.
         if secrets.iter().any(|s| s.is_empty()) {
             return Err(RecordError::EmptySecret);
+        }
+        // The ids travel as SQS message attributes and log fields: a character SQS refuses
+        // would fail every send for this tenant with 503, a control character forge a log line.
+        let bad_id = |id: &Option<String>| {
+            id.as_deref().is_some_and(|id| {
+                id.len() > 256 || id.chars().any(|c| c.is_control() || ('\u{FFFE}'..='\u{FFFF}').contains(&c))
+            })
+        };
+        if bad_id(&team_id) || bad_id(&connection_id) {
+            return Err(RecordError::BadId);
         }
         Ok(SecretRecord { team_id, connection_id, secrets, signing_secrets: Vec::new(), signing_keys: Vec::new() })
     }
@@ -165,6 +179,19 @@ mod tests {
         assert!(matches!(SecretRecord::parse(r#"{"team_id":"t"}"#), Err(RecordError::NotAnObject(_))));
         assert!(matches!(SecretRecord::parse(r#"{"secret":["typo"]}"#), Err(RecordError::NotAnObject(_))));
         assert!(matches!(SecretRecord::parse(r#"{"secrets":"one"}"#), Err(RecordError::NotAnObject(_))));
+    }
+
+    #[test]
+    fn ids_must_be_carriable_by_sqs_and_logs() {
+        for bad in [r#""t\u0001""#, r#""t\uffff""#, r#""t\ufffe""#, r#""t\n""#, &format!(r#""{}""#, "x".repeat(257))] {
+            for field in ["team_id", "connection_id"] {
+                let value = format!(r#"{{"{field}":{bad},"secrets":["s"]}}"#);
+                assert_eq!(SecretRecord::parse(&value), Err(RecordError::BadId), "{value}");
+            }
+        }
+        let fine =
+            SecretRecord::parse(r#"{"team_id":"équipe \ufffd 🚀","connection_id":"c-1","secrets":["s"]}"#).unwrap();
+        assert_eq!(fine.team_id.as_deref(), Some("équipe \u{FFFD} 🚀"));
     }
 
     #[test]
