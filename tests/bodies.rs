@@ -62,6 +62,21 @@ async fn github_form_bodies_are_verified_raw_then_decoded() {
     assert!(stack.messages().await.is_empty());
 }
 
+#[tokio::test(flavor = "multi_thread")]
+async fn a_form_payload_that_decodes_to_invalid_utf8_is_refused_not_altered() {
+    let stack = Stack::new(false).await;
+    let app = stack.app(Provider::GitHub).await;
+    // Signed, and JSON once decoded, but %FF is no UTF-8: forwarding "a\u{FFFD}b" would
+    // change what was signed.
+    let form = b"payload=%7B%22repository%22%3A%7B%22full_name%22%3A%22a%FFb%22%7D%7D";
+    let mut event = signed_event(Provider::GitHub, "push", form, DEV);
+    event["headers"]["content-type"] = json!("application/x-www-form-urlencoded");
+    event["body"] = json!(std::str::from_utf8(form).unwrap());
+    let r = invoke_raw(&app, event).await;
+    assert_eq!((r.status_code, r.body.as_str()), (400, r#"{"error":"form payload is not UTF-8"}"#));
+    assert!(stack.messages().await.is_empty());
+}
+
 fn form_encode(text: &str) -> String {
     let mut out = String::from("payload=");
     for b in text.bytes() {

@@ -382,12 +382,23 @@ fn json_text(body: &[u8], form: bool) -> Result<Cow<'_, str>, Outcome> {
     if !form {
         return std::str::from_utf8(body).map(Cow::Borrowed).map_err(|_| Outcome::BadRequest("body is not UTF-8 JSON"));
     }
-    let mut payloads = form_urlencoded::parse(body).filter(|(k, _)| k == "payload").map(|(_, v)| v);
+    let mut payloads = body.split(|&b| b == b'&').filter_map(|pair| {
+        let mut halves = pair.splitn(2, |&b| b == b'=');
+        let name = halves.next().unwrap_or_default();
+        (form_decode(name).as_deref() == Some("payload")).then(|| halves.next().unwrap_or_default())
+    });
     match (payloads.next(), payloads.next()) {
-        (Some(p), None) => Ok(p),
+        (Some(p), None) => form_decode(p).map(Cow::Owned).ok_or(Outcome::BadRequest("form payload is not UTF-8")),
         (None, _) => Err(Outcome::BadRequest("form body has no payload field")),
         (Some(_), Some(_)) => Err(Outcome::BadRequest("form body has more than one payload field")),
     }
+}
+
+/// One `application/x-www-form-urlencoded` name or value, decoded strictly: form_urlencoded
+/// would replace invalid UTF-8 with U+FFFD, and a payload is forwarded as signed or not at all.
+fn form_decode(encoded: &[u8]) -> Option<String> {
+    let spaced: Vec<u8> = encoded.iter().map(|&b| if b == b'+' { b' ' } else { b }).collect();
+    percent_encoding::percent_decode(&spaced).decode_utf8().ok().map(Cow::into_owned)
 }
 
 /// SQS refuses U+FFFE and U+FFFF (valid in JSON text); such payloads are offloaded whole.
