@@ -111,7 +111,7 @@ impl SecretStore for SecretsManagerStore {
                     } else if let Some(b) = out.secret_binary {
                         String::from_utf8(b.into_inner())
                             .map(Some)
-                            .map_err(|_| StoreError(format!("secret {secret_id} is binary and not UTF-8")))
+                            .map_err(|_| StoreError("the secret is binary and not UTF-8".into()))
                     } else {
                         Ok(None)
                     }
