@@ -367,6 +367,45 @@ async fn provision_keeps_signing_secrets_and_unchanged_fields() {
     assert_eq!((&stored["team_id"], &stored["connection_id"]), (&serde_json::json!("t1"), &serde_json::json!("c1")));
     assert_eq!(stored["signing_secrets"], serde_json::json!([signing]));
 
+    // Rotating to a new token: its record starts from the old one, in two steps (the old
+    // token keeps working until the hook is switched) or in one.
+    let new_id = |t: &str| stack.secret_id(Provider::GitLab, RoutingKey::for_gitlab_token(t).as_str());
+    let expected = |t: &str| serde_json::json!({"team_id": "t1", "connection_id": "c2", "secrets": [t], "signing_secrets": [signing]});
+    let (ok, _, err) = run(cli().args([
+        "provision",
+        "--provider",
+        "gitlab",
+        "--add-secret",
+        "tok-keep-signing-2",
+        "--copy-from-token",
+        token,
+        "--secret-prefix",
+        &stack.prefix,
+    ]));
+    assert!(ok, "{err}");
+    assert_eq!(
+        json(&stack.aws.get_secret(&new_id("tok-keep-signing-2")).await.unwrap().unwrap()),
+        expected("tok-keep-signing-2")
+    );
+    assert!(stack.aws.get_secret(&id).await.unwrap().is_some(), "the old token keeps working until removed");
+    let (ok, _, err) = run(cli().args([
+        "provision",
+        "--provider",
+        "gitlab",
+        "--add-secret",
+        "tok-keep-signing-3",
+        "--remove-secret",
+        "tok-keep-signing-2",
+        "--secret-prefix",
+        &stack.prefix,
+    ]));
+    assert!(ok, "{err}");
+    assert_eq!(
+        json(&stack.aws.get_secret(&new_id("tok-keep-signing-3")).await.unwrap().unwrap()),
+        expected("tok-keep-signing-3")
+    );
+    assert!(stack.aws.get_secret(&new_id("tok-keep-signing-2")).await.unwrap().is_none(), "removed after the add");
+
     // A GitLab update without the token cannot name a record: refused, not ignored.
     let (ok, _, err) =
         run(cli().args(["provision", "--provider", "gitlab", "--team-id", "t9", "--secret-prefix", &stack.prefix]));

@@ -122,7 +122,8 @@ impl SecretStore for SecretsManagerStore {
                     // delete) answers this until its recovery window ends: revoked, not an
                     // outage, so it must neither be served stale nor answered with 503.
                     Some(GetSecretValueError::InvalidRequestException(e))
-                        if e.message().is_some_and(|m| m.contains("delet")) =>
+                        if e.message()
+                            .is_some_and(|m| m.contains("marked for deletion") || m.contains("marked deleted")) =>
                     {
                         Ok(None)
                     }

@@ -555,8 +555,9 @@ mod tests {
         assert_eq!(app.handle(&push("old")).await.status, 202, "the held record still verifies");
 
         store.down.store(false, Ordering::SeqCst);
-        tokio::time::advance(Duration::from_secs(31)).await;
-        assert_eq!(app.handle(&push("new")).await.status, 202, "re-read once the store is back");
+        tokio::time::advance(Duration::from_secs(6)).await;
+        assert_eq!(app.handle(&push("forged")).await.status, 403, "a verdict again once the store is back");
+        assert_eq!(app.handle(&push("new")).await.status, 202, "and the re-read record verifies");
         assert_eq!(queue.sent(), 3);
     }
 

@@ -253,8 +253,15 @@ impl SecretCache {
                 if let Some(slot) = &existing {
                     let satisfied = match want {
                         Want::Fresh => slot.fresh(&policy, now),
+                        // Re-read at most every `revalidate_after`, or sooner after a failed
+                        // read (its `attempted_at` is past its `fetched_at`), as `get` retries.
                         Want::NewerThan(t) => {
-                            slot.fetched_at > t || now.duration_since(slot.attempted_at) < policy.revalidate_after
+                            let pause = if slot.attempted_at > slot.fetched_at {
+                                policy.retry_after_failure
+                            } else {
+                                policy.revalidate_after
+                            };
+                            slot.fetched_at > t || now.duration_since(slot.attempted_at) < pause
                         }
                     };
                     if satisfied || (slot.recently_failed(&policy, now) && slot.servable_stale(&policy, now)) {
@@ -417,8 +424,9 @@ mod tests {
         assert_eq!(store.calls.load(Ordering::SeqCst), 2);
         assert_eq!(secrets(&cache.get("k").await.unwrap()), ["a"], "the held copy still serves");
         *store.down.lock().unwrap() = false;
-        tokio::time::advance(Duration::from_secs(31)).await;
-        assert!(cache.revalidate("k", &first).await.unwrap().is_some(), "read again once the store is back");
+        tokio::time::advance(Duration::from_secs(6)).await;
+        assert!(cache.revalidate("k", &first).await.unwrap().is_some(), "read again soon after the store is back");
+        assert_eq!(store.calls.load(Ordering::SeqCst), 3);
     }
 
     #[tokio::test(start_paused = true)]

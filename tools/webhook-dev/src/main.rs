@@ -96,9 +96,14 @@ enum Command {
         /// Add a secret (first, so it is tried first); generated when no value is given.
         #[arg(long, num_args = 0..=1, default_missing_value = "")]
         add_secret: Option<String>,
-        /// Remove a secret (GitLab: delete the record of that token).
+        /// Remove a secret (GitLab: delete the record of that token, after writing the added
+        /// one, which then starts from the removed record).
         #[arg(long)]
         remove_secret: Option<String>,
+        /// GitLab: the added token's new record starts from this token's record (team,
+        /// connection, signing secrets), which stays until removed.
+        #[arg(long)]
+        copy_from_token: Option<String>,
         #[arg(long, default_value = "webhooks")]
         secret_prefix: String,
         /// Base URL of the deployed API (the stack's output), to print the webhook URL.
@@ -210,6 +215,7 @@ async fn main() -> ExitCode {
             connection_id,
             add_secret,
             remove_secret,
+            copy_from_token,
             secret_prefix,
             api_url,
         } => {
@@ -220,6 +226,7 @@ async fn main() -> ExitCode {
                 connection_id,
                 add_secret,
                 remove_secret,
+                copy_from_token,
                 &secret_prefix,
                 api_url,
             )
@@ -621,7 +628,6 @@ fn random_secret() -> Result<String, String> {
     Ok(hex::encode(bytes))
 }
 
-#[allow(clippy::too_many_arguments)]
 /// The record stored at `id`, if any; one that cannot be read is not silently replaced.
 async fn existing_record(aws: &Aws, id: &str) -> Result<Option<webhook_intake::secret_record::SecretRecord>, String> {
     match aws.get_secret(id).await? {
@@ -632,6 +638,7 @@ async fn existing_record(aws: &Aws, id: &str) -> Result<Option<webhook_intake::s
     }
 }
 
+#[allow(clippy::too_many_arguments)]
 async fn provision(
     provider: &str,
     routing_key: Option<String>,
@@ -639,6 +646,7 @@ async fn provision(
     connection_id: Option<String>,
     add_secret: Option<String>,
     remove_secret: Option<String>,
+    copy_from_token: Option<String>,
     prefix: &str,
     api_url: Option<String>,
 ) -> Result<(), String> {
@@ -664,22 +672,35 @@ async fn provision(
                         to change its team or connection"
                 .into());
         }
-        if let Some(token) = remove_secret {
-            let id = format!("{prefix}/gitlab/{}", RoutingKey::for_gitlab_token(&token));
-            aws.delete_secret(&id).await?;
-            println!("deleted {id}");
+        if copy_from_token.is_some() && added.is_none() {
+            return Err("--copy-from-token needs --add-secret (the new token)".into());
         }
+        let record_id = |token: &str| format!("{prefix}/gitlab/{}", RoutingKey::for_gitlab_token(token));
         if let Some(token) = added {
-            let id = format!("{prefix}/gitlab/{}", RoutingKey::for_gitlab_token(&token));
-            // Re-adding a token updates its record: what is not given is kept, above all the
-            // signing secrets, whose loss would quietly stop signatures being required.
-            let existing = existing_record(&aws, &id).await?;
+            let id = record_id(&token);
+            // The new record starts from what is there: the token's own record (re-adding a
+            // token updates it), else the one it replaces. Signing secrets above all must carry
+            // over: their loss would quietly stop signatures being required.
+            let base = match existing_record(&aws, &id).await? {
+                Some(own) => Some(own),
+                None => match copy_from_token.as_deref().or(remove_secret.as_deref()) {
+                    Some(old) => {
+                        let old_id = record_id(old);
+                        let found = existing_record(&aws, &old_id).await?;
+                        if found.is_none() && copy_from_token.is_some() {
+                            return Err(format!("no record {old_id} to copy from"));
+                        }
+                        found
+                    }
+                    None => None,
+                },
+            };
             let record = SecretRecord::new(
-                team_id.or_else(|| existing.as_ref().and_then(|r| r.team_id.clone())),
-                connection_id.or_else(|| existing.as_ref().and_then(|r| r.connection_id.clone())),
+                team_id.or_else(|| base.as_ref().and_then(|r| r.team_id.clone())),
+                connection_id.or_else(|| base.as_ref().and_then(|r| r.connection_id.clone())),
                 vec![token.clone()],
             )
-            .and_then(|r| r.with_signing_secrets(existing.map(|e| e.signing_secrets().to_vec()).unwrap_or_default()))
+            .and_then(|r| r.with_signing_secrets(base.map(|b| b.signing_secrets().to_vec()).unwrap_or_default()))
             .map_err(|e| format!("{id}: {e}"))?;
             aws.put_secret(&id, &record.to_json()).await?;
             println!("record   {id}");
@@ -692,7 +713,16 @@ async fn provision(
             println!("token    {token}");
             println!("In GitLab: Settings > Webhooks, URL above, Secret token above, SSL verification on.");
         }
+        // Only after the new record is written: a failed add leaves the old token working.
+        if let Some(token) = remove_secret {
+            let id = record_id(&token);
+            aws.delete_secret(&id).await?;
+            println!("deleted {id}");
+        }
         return Ok(());
+    }
+    if copy_from_token.is_some() {
+        return Err("--copy-from-token is for GitLab records".into());
     }
     let key = routing_key.ok_or("--routing-key is required for GitHub (type/id) and GHES (host)")?;
     let key = if provider == Provider::GitHubEnterprise { key.to_ascii_lowercase() } else { key };
