@@ -316,6 +316,11 @@ async fn provision_rotate_serve_and_send_end_to_end() {
     assert_eq!(teams, ["t_cli", "t_cli", "t_gl"]);
 }
 
+/// `webhook-dev provision ARGS --secret-prefix PREFIX`.
+fn provision(prefix: &str, args: &[&str]) -> (bool, String, String) {
+    run(cli().arg("provision").args(args).args(["--secret-prefix", prefix]))
+}
+
 /// Updating a record with the CLI keeps what it was not asked to change: above all the GitLab
 /// signing secrets, whose loss would quietly stop signatures from being required.
 #[tokio::test(flavor = "multi_thread")]
@@ -327,17 +332,8 @@ async fn provision_keeps_signing_secrets_and_unchanged_fields() {
     let record =
         serde_json::json!({"team_id": "t1", "connection_id": "c1", "secrets": [token], "signing_secrets": [signing]});
     stack.aws.put_secret(&id, &record.to_string()).await.unwrap();
-    let (ok, out, err) = run(cli().args([
-        "provision",
-        "--provider",
-        "gitlab",
-        "--connection-id",
-        "c2",
-        "--add-secret",
-        token,
-        "--secret-prefix",
-        &stack.prefix,
-    ]));
+    let (ok, out, err) =
+        provision(&stack.prefix, &["--provider", "gitlab", "--connection-id", "c2", "--add-secret", token]);
     assert!(ok, "{err}");
     assert!(out.contains("1 signing secret(s) kept"), "{out}");
     let stored = json(&stack.aws.get_secret(&id).await.unwrap().unwrap());
@@ -350,17 +346,8 @@ async fn provision_keeps_signing_secrets_and_unchanged_fields() {
     let key = "organization/9001";
     let github = stack.secret_id(Provider::GitHub, key);
     stack.aws.put_secret(&github, &record.to_string().replace(token, "old-secret")).await.unwrap();
-    let (ok, _, err) = run(cli().args([
-        "provision",
-        "--provider",
-        "github",
-        "--routing-key",
-        key,
-        "--add-secret",
-        "new-secret",
-        "--secret-prefix",
-        &stack.prefix,
-    ]));
+    let (ok, _, err) =
+        provision(&stack.prefix, &["--provider", "github", "--routing-key", key, "--add-secret", "new-secret"]);
     assert!(ok, "{err}");
     let stored = json(&stack.aws.get_secret(&github).await.unwrap().unwrap());
     assert_eq!(stored["secrets"], serde_json::json!(["new-secret", "old-secret"]));
@@ -371,34 +358,20 @@ async fn provision_keeps_signing_secrets_and_unchanged_fields() {
     // token keeps working until the hook is switched) or in one.
     let new_id = |t: &str| stack.secret_id(Provider::GitLab, RoutingKey::for_gitlab_token(t).as_str());
     let expected = |t: &str| serde_json::json!({"team_id": "t1", "connection_id": "c2", "secrets": [t], "signing_secrets": [signing]});
-    let (ok, _, err) = run(cli().args([
-        "provision",
-        "--provider",
-        "gitlab",
-        "--add-secret",
-        "tok-keep-signing-2",
-        "--copy-from-token",
-        token,
-        "--secret-prefix",
+    let (ok, _, err) = provision(
         &stack.prefix,
-    ]));
+        &["--provider", "gitlab", "--add-secret", "tok-keep-signing-2", "--copy-from-token", token],
+    );
     assert!(ok, "{err}");
     assert_eq!(
         json(&stack.aws.get_secret(&new_id("tok-keep-signing-2")).await.unwrap().unwrap()),
         expected("tok-keep-signing-2")
     );
     assert!(stack.aws.get_secret(&id).await.unwrap().is_some(), "the old token keeps working until removed");
-    let (ok, _, err) = run(cli().args([
-        "provision",
-        "--provider",
-        "gitlab",
-        "--add-secret",
-        "tok-keep-signing-3",
-        "--remove-secret",
-        "tok-keep-signing-2",
-        "--secret-prefix",
+    let (ok, _, err) = provision(
         &stack.prefix,
-    ]));
+        &["--provider", "gitlab", "--add-secret", "tok-keep-signing-3", "--remove-secret", "tok-keep-signing-2"],
+    );
     assert!(ok, "{err}");
     assert_eq!(
         json(&stack.aws.get_secret(&new_id("tok-keep-signing-3")).await.unwrap().unwrap()),
@@ -407,7 +380,6 @@ async fn provision_keeps_signing_secrets_and_unchanged_fields() {
     assert!(stack.aws.get_secret(&new_id("tok-keep-signing-2")).await.unwrap().is_none(), "removed after the add");
 
     // A GitLab update without the token cannot name a record: refused, not ignored.
-    let (ok, _, err) =
-        run(cli().args(["provision", "--provider", "gitlab", "--team-id", "t9", "--secret-prefix", &stack.prefix]));
+    let (ok, _, err) = provision(&stack.prefix, &["--provider", "gitlab", "--team-id", "t9"]);
     assert!(!ok && err.contains("--add-secret TOKEN"), "{err}");
 }
