@@ -183,37 +183,28 @@ async fn provision_rotate_serve_and_send_end_to_end() {
     let prefix = stack.prefix.clone();
     let key = "organization/9000";
     // A new record with a generated secret, and the URL to hand out.
-    let (ok, out, err) = run(cli().args([
-        "provision",
-        "--provider",
-        "github",
-        "--routing-key",
-        key,
-        "--team-id",
-        "t_cli",
-        "--add-secret",
-        "--secret-prefix",
+    let (ok, out, err) = provision(
         &prefix,
-        "--api-url",
-        "https://api.example.com/",
-    ]));
+        &[
+            "--provider",
+            "github",
+            "--routing-key",
+            key,
+            "--team-id",
+            "t_cli",
+            "--api-url",
+            "https://api.example.com/",
+            "--add-secret",
+        ],
+    );
     assert!(ok, "{err}");
     assert!(out.contains("URL      https://api.example.com/api/github/webhook"), "{out}");
     let first = out.lines().find_map(|l| l.strip_prefix("secret   ")).unwrap().to_owned();
     assert_eq!(first.len(), 64);
 
     // Rotation: add a chosen secret, both verify, remove the first.
-    let (ok, _, err) = run(cli().args([
-        "provision",
-        "--provider",
-        "github",
-        "--routing-key",
-        key,
-        "--add-secret",
-        "second-secret-value",
-        "--secret-prefix",
-        &prefix,
-    ]));
+    let (ok, _, err) =
+        provision(&prefix, &["--provider", "github", "--routing-key", key, "--add-secret", "second-secret-value"]);
     assert!(ok, "{err}");
     let record = stack.aws.get_secret(&stack.secret_id(Provider::GitHub, key)).await.unwrap().unwrap();
     let record = webhook_intake::secret_record::SecretRecord::parse(&record).unwrap();
@@ -254,45 +245,17 @@ async fn provision_rotate_serve_and_send_end_to_end() {
         assert!(ok, "{out}{err}");
         assert!(out.contains(": 202 {"), "{out}");
     }
-    let (ok, _, err) = run(cli().args([
-        "provision",
-        "--provider",
-        "github",
-        "--routing-key",
-        key,
-        "--remove-secret",
-        &first,
-        "--secret-prefix",
-        &prefix,
-    ]));
+    let (ok, _, err) = provision(&prefix, &["--provider", "github", "--routing-key", key, "--remove-secret", &first]);
     assert!(ok, "{err}");
     std::thread::sleep(std::time::Duration::from_millis(1200));
     let (ok, out, err) = send(&first);
     assert!(!ok && out.contains(": 403 "), "{out}{err}");
-    let (ok, _, err) = run(cli().args([
-        "provision",
-        "--provider",
-        "github",
-        "--routing-key",
-        key,
-        "--remove-secret",
-        "second-secret-value",
-        "--secret-prefix",
-        &prefix,
-    ]));
+    let (ok, _, err) =
+        provision(&prefix, &["--provider", "github", "--routing-key", key, "--remove-secret", "second-secret-value"]);
     assert!(!ok && err.contains("refusing to remove the last secret"), "{err}");
 
     // GitLab: a generated token is its own record.
-    let (ok, out, err) = run(cli().args([
-        "provision",
-        "--provider",
-        "gitlab",
-        "--team-id",
-        "t_gl",
-        "--add-secret",
-        "--secret-prefix",
-        &prefix,
-    ]));
+    let (ok, out, err) = provision(&prefix, &["--provider", "gitlab", "--team-id", "t_gl", "--add-secret"]);
     assert!(ok, "{err}");
     let token = out.lines().find_map(|l| l.strip_prefix("token    ")).unwrap().to_owned();
     assert!(out.contains(&format!("{prefix}/gitlab/{}", RoutingKey::for_gitlab_token(&token))));

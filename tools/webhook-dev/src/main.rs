@@ -23,6 +23,100 @@ struct Cli {
     command: Command,
 }
 
+/// What a delivery is made of; `send` and `event` build it the same way.
+#[derive(clap::Args)]
+struct DeliveryArgs {
+    /// github, github-enterprise or gitlab.
+    #[arg(long)]
+    provider: String,
+    /// X-GitHub-Event / X-Gitlab-Event value, e.g. pull_request or "Merge Request Hook".
+    #[arg(long)]
+    event: String,
+    /// File holding the JSON body, sent byte for byte.
+    #[arg(long)]
+    payload: PathBuf,
+    /// GitHub webhook secret or GitLab token.
+    #[arg(long)]
+    secret: String,
+    /// Required for GitHub: the hook's installation target `type/id` (repository/…,
+    /// organization/…, integration/…); for GHES: the enterprise host. Not used for GitLab.
+    #[arg(long, default_value = "")]
+    target: String,
+    /// Delivery id (default: `send` a fresh GUID, as a new delivery gets; `event` one derived
+    /// from the payload path, so regenerated files stay the same).
+    #[arg(long)]
+    delivery_id: Option<String>,
+    /// GitLab signing token (whsec_...): add Standard Webhooks signature headers.
+    #[arg(long)]
+    signing_secret: Option<String>,
+}
+
+impl DeliveryArgs {
+    /// The provider and the body, with the target checked as the functions will check it.
+    fn read(&self) -> Result<(Provider, Vec<u8>), String> {
+        let provider = provider_named(&self.provider)?;
+        if provider != Provider::GitLab && self.target.is_empty() {
+            return Err("--target is required for GitHub (type/id) and GHES (host)".into());
+        }
+        if provider == Provider::GitHub && !self.target.contains('/') {
+            return Err(format!("--target for GitHub is type/id, e.g. organization/123, got {:?}", self.target));
+        }
+        let body = std::fs::read(&self.payload).map_err(|e| format!("{}: {e}", self.payload.display()))?;
+        Ok((provider, body))
+    }
+
+    fn delivery<'a>(
+        &'a self,
+        provider: Provider,
+        body: &'a [u8],
+        delivery_id: &'a str,
+        signatures: Signatures,
+        signed_at: u64,
+    ) -> Delivery<'a> {
+        Delivery {
+            provider,
+            event: &self.event,
+            body,
+            secret: &self.secret,
+            delivery_id,
+            target: &self.target,
+            signatures,
+            signing: self.signing_secret.as_deref().map(|s| (s, signed_at)),
+        }
+    }
+}
+
+/// `provision`: which record, and what to change in it.
+#[derive(clap::Args)]
+struct ProvisionArgs {
+    #[arg(long)]
+    provider: String,
+    /// GitHub: `type/id` (e.g. organization/123, integration/789 for an App); GHES: the
+    /// enterprise host. GitLab: not needed (the token is the key).
+    #[arg(long)]
+    routing_key: Option<String>,
+    #[arg(long)]
+    team_id: Option<String>,
+    #[arg(long)]
+    connection_id: Option<String>,
+    /// Add a secret (first, so it is tried first); generated when no value is given.
+    #[arg(long, num_args = 0..=1, default_missing_value = "")]
+    add_secret: Option<String>,
+    /// Remove a secret (GitLab: delete the record of that token, after writing the added
+    /// one, which then starts from the removed record).
+    #[arg(long)]
+    remove_secret: Option<String>,
+    /// GitLab: the added token's new record starts from this token's record (team,
+    /// connection, signing secrets), which stays until removed.
+    #[arg(long)]
+    copy_from_token: Option<String>,
+    #[arg(long, default_value = "webhooks")]
+    secret_prefix: String,
+    /// Base URL of the deployed API (the stack's output), to print the webhook URL.
+    #[arg(long)]
+    api_url: Option<String>,
+}
+
 #[derive(Subcommand)]
 enum Command {
     /// Print the header a provider would send for a body: X-Hub-Signature-256 (GitHub, GHES)
@@ -56,24 +150,8 @@ enum Command {
         /// Full webhook URL, e.g. https://abc.execute-api.eu-west-1.amazonaws.com/api/github/webhook
         #[arg(long)]
         url: String,
-        #[arg(long)]
-        provider: String,
-        /// X-GitHub-Event / X-Gitlab-Event value.
-        #[arg(long)]
-        event: String,
-        #[arg(long)]
-        payload: PathBuf,
-        #[arg(long)]
-        secret: String,
-        /// GitHub: installation target `type/id`; GHES: enterprise host. Not used for GitLab.
-        #[arg(long, default_value = "")]
-        target: String,
-        /// Delivery id (default: a fresh GUID, as a new delivery gets).
-        #[arg(long)]
-        delivery_id: Option<String>,
-        /// GitLab signing token (whsec_...): sign the delivery (Standard Webhooks), now.
-        #[arg(long)]
-        signing_secret: Option<String>,
+        #[command(flatten)]
+        delivery: DeliveryArgs,
     },
     /// Serve the three real handlers on a local port at their API paths, configured from the
     /// same environment as the functions (QUEUE_URL, SECRET_PREFIX, PAYLOAD_BUCKET, ...).
@@ -82,65 +160,18 @@ enum Command {
         listen: std::net::SocketAddr,
     },
     /// Create or rotate a secret record and print what to give the customer.
-    Provision {
-        #[arg(long)]
-        provider: String,
-        /// GitHub: `type/id` (e.g. organization/123, integration/789 for an App); GHES: the
-        /// enterprise host. GitLab: not needed (the token is the key).
-        #[arg(long)]
-        routing_key: Option<String>,
-        #[arg(long)]
-        team_id: Option<String>,
-        #[arg(long)]
-        connection_id: Option<String>,
-        /// Add a secret (first, so it is tried first); generated when no value is given.
-        #[arg(long, num_args = 0..=1, default_missing_value = "")]
-        add_secret: Option<String>,
-        /// Remove a secret (GitLab: delete the record of that token, after writing the added
-        /// one, which then starts from the removed record).
-        #[arg(long)]
-        remove_secret: Option<String>,
-        /// GitLab: the added token's new record starts from this token's record (team,
-        /// connection, signing secrets), which stays until removed.
-        #[arg(long)]
-        copy_from_token: Option<String>,
-        #[arg(long, default_value = "webhooks")]
-        secret_prefix: String,
-        /// Base URL of the deployed API (the stack's output), to print the webhook URL.
-        #[arg(long)]
-        api_url: Option<String>,
-    },
+    Provision(ProvisionArgs),
     /// Print an API Gateway event for a payload, signed as the provider would sign it.
     Event {
-        /// github, github-enterprise or gitlab.
-        #[arg(long)]
-        provider: String,
-        /// X-GitHub-Event / X-Gitlab-Event value, e.g. pull_request or "Merge Request Hook".
-        #[arg(long)]
-        event: String,
-        /// File holding the JSON body, sent byte for byte.
-        #[arg(long)]
-        payload: PathBuf,
-        /// GitHub webhook secret or GitLab token.
-        #[arg(long)]
-        secret: String,
-        /// Required for GitHub: the hook's installation target `type/id` (repository/…,
-        /// organization/…, integration/…); for GHES: the enterprise host. Not used for GitLab.
-        #[arg(long, default_value = "")]
-        target: String,
+        #[command(flatten)]
+        delivery: DeliveryArgs,
         #[arg(long, value_enum, default_value_t = Format::HttpApi)]
         format: Format,
         #[arg(long, value_enum, default_value_t = Signatures::Both)]
         signatures: Signatures,
-        /// Delivery id (default: derived from the payload path).
-        #[arg(long)]
-        delivery_id: Option<String>,
         /// Base64-encode the body, as HTTP APIs do for some content types.
         #[arg(long)]
         base64: bool,
-        /// GitLab signing token (whsec_...): add Standard Webhooks signature headers.
-        #[arg(long)]
-        signing_secret: Option<String>,
         /// Unix time to sign at (default: now; deliveries older than 5 minutes are refused).
         #[arg(long)]
         signed_at: Option<u64>,
@@ -201,62 +232,15 @@ async fn main() -> ExitCode {
         Command::Sign { provider, secret, payload, body, signing_secret, webhook_id, signed_at } => {
             sign_command(&provider, &secret, payload, body, signing_secret, webhook_id, signed_at)
         }
-        Command::Send { url, provider, event, payload, secret, target, delivery_id, signing_secret } => {
-            send_command(&url, &provider, &event, &payload, &secret, &target, delivery_id, signing_secret).await
-        }
+        Command::Send { url, delivery } => send_command(&url, &delivery).await,
         Command::Serve { listen } => match webhook_dev::serve::apps_from_env().await {
             Ok(apps) => webhook_dev::serve::serve(listen, apps).await,
             Err(e) => Err(e),
         },
-        Command::Provision {
-            provider,
-            routing_key,
-            team_id,
-            connection_id,
-            add_secret,
-            remove_secret,
-            copy_from_token,
-            secret_prefix,
-            api_url,
-        } => {
-            provision(
-                &provider,
-                routing_key,
-                team_id,
-                connection_id,
-                add_secret,
-                remove_secret,
-                copy_from_token,
-                &secret_prefix,
-                api_url,
-            )
-            .await
+        Command::Provision(args) => provision(args).await,
+        Command::Event { delivery, format, signatures, base64, signed_at } => {
+            event_command(&delivery, format, signatures, base64, signed_at)
         }
-        Command::Event {
-            provider,
-            event,
-            payload,
-            secret,
-            target,
-            format,
-            signatures,
-            delivery_id,
-            base64,
-            signing_secret,
-            signed_at,
-        } => event_command(
-            &provider,
-            &event,
-            &payload,
-            &secret,
-            &target,
-            format,
-            signatures,
-            delivery_id,
-            base64,
-            signing_secret,
-            signed_at,
-        ),
         Command::Events { root } => events_command(&root),
         Command::Invoke { binary, logs, events } => invoke_command(&binary, logs, &events).await,
         Command::Measure { bin_dir, payload_bytes, runs } => measure(&bin_dir, payload_bytes, runs).await,
@@ -273,34 +257,19 @@ async fn main() -> ExitCode {
     }
 }
 
-#[allow(clippy::too_many_arguments)]
 fn event_command(
-    provider: &str,
-    event: &str,
-    payload: &Path,
-    secret: &str,
-    target: &str,
+    args: &DeliveryArgs,
     format: Format,
     signatures: Signatures,
-    delivery_id: Option<String>,
     base64: bool,
-    signing_secret: Option<String>,
     signed_at: Option<u64>,
 ) -> Result<(), String> {
-    let provider = Provider::from_name(provider)
-        .ok_or_else(|| format!("unknown provider {provider:?} (github, github-enterprise, gitlab)"))?;
-    if provider != Provider::GitLab && target.is_empty() {
-        return Err("--target is required for GitHub (type/id) and GHES (host)".into());
-    }
-    if provider == Provider::GitHub && !target.contains('/') {
-        return Err(format!("--target for GitHub is type/id, e.g. organization/123, got {target:?}"));
-    }
-    let body = std::fs::read(payload).map_err(|e| format!("{}: {e}", payload.display()))?;
-    let delivery_id =
-        delivery_id.unwrap_or_else(|| webhook_dev::event::uuid_from(payload.to_string_lossy().as_bytes()));
-    let signing = signing_secret.as_deref().map(|s| (s, signed_at.unwrap_or_else(unix_now)));
-    let delivery =
-        Delivery { provider, event, body: &body, secret, delivery_id: &delivery_id, target, signatures, signing };
+    let (provider, body) = args.read()?;
+    let delivery_id = args
+        .delivery_id
+        .clone()
+        .unwrap_or_else(|| webhook_dev::event::uuid_from(args.payload.to_string_lossy().as_bytes()));
+    let delivery = args.delivery(provider, &body, &delivery_id, signatures, signed_at.unwrap_or_else(unix_now));
     let value = api_gateway_event(format, provider.rules().route, &delivery.headers(), &body, base64);
     let mut out = serde_json::to_string_pretty(&value).expect("JSON value serializes");
     out.push('\n');
@@ -572,35 +541,10 @@ fn sign_command(
     Ok(())
 }
 
-#[allow(clippy::too_many_arguments)]
-async fn send_command(
-    url: &str,
-    provider: &str,
-    event: &str,
-    payload: &Path,
-    secret: &str,
-    target: &str,
-    delivery_id: Option<String>,
-    signing_secret: Option<String>,
-) -> Result<(), String> {
-    let provider = provider_named(provider)?;
-    if provider != Provider::GitLab && target.is_empty() {
-        return Err("--target is required for GitHub (type/id) and GHES (host)".into());
-    }
-    let body = std::fs::read(payload).map_err(|e| format!("{}: {e}", payload.display()))?;
-    let delivery_id = delivery_id.unwrap_or_else(|| uuid::Uuid::new_v4().to_string());
-    let signing = signing_secret.as_deref().map(|s| (s, unix_now()));
-    let headers = Delivery {
-        provider,
-        event,
-        body: &body,
-        secret,
-        delivery_id: &delivery_id,
-        target,
-        signatures: Signatures::Both,
-        signing,
-    }
-    .headers();
+async fn send_command(url: &str, args: &DeliveryArgs) -> Result<(), String> {
+    let (provider, body) = args.read()?;
+    let delivery_id = args.delivery_id.clone().unwrap_or_else(|| uuid::Uuid::new_v4().to_string());
+    let headers = args.delivery(provider, &body, &delivery_id, Signatures::Both, unix_now()).headers();
     let url = url.to_owned();
     let (status, text) = tokio::task::spawn_blocking(move || {
         let agent: ureq::Agent = ureq::Agent::config_builder().http_status_as_error(false).build().into();
@@ -638,21 +582,21 @@ async fn existing_record(aws: &Aws, id: &str) -> Result<Option<webhook_intake::s
     }
 }
 
-#[allow(clippy::too_many_arguments)]
-async fn provision(
-    provider: &str,
-    routing_key: Option<String>,
-    team_id: Option<String>,
-    connection_id: Option<String>,
-    add_secret: Option<String>,
-    remove_secret: Option<String>,
-    copy_from_token: Option<String>,
-    prefix: &str,
-    api_url: Option<String>,
-) -> Result<(), String> {
+async fn provision(args: ProvisionArgs) -> Result<(), String> {
+    let ProvisionArgs {
+        provider,
+        routing_key,
+        team_id,
+        connection_id,
+        add_secret,
+        remove_secret,
+        copy_from_token,
+        secret_prefix: prefix,
+        api_url,
+    } = args;
     use webhook_intake::routing_key::RoutingKey;
     use webhook_intake::secret_record::SecretRecord;
-    let provider = provider_named(provider)?;
+    let provider = provider_named(&provider)?;
     if add_secret.is_none() && remove_secret.is_none() && team_id.is_none() && connection_id.is_none() {
         return Err("nothing to do: give --add-secret, --remove-secret, --team-id or --connection-id".into());
     }
